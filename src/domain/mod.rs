@@ -1,0 +1,12 @@
+//! Domain types that can only be made through `parse`, so an invalid user cannot exist past
+//! the edge of the service. Nothing here knows about HTTP or storage.
+
+mod avatar;
+mod email;
+mod name;
+mod user;
+
+pub use avatar::{Avatar, AvatarError, AvatarLimits, ImageFormat};
+pub use email::{EmailError, MAX_EMAIL_CHARS, UserEmail};
+pub use name::{MAX_NAME_CHARS, NameError, UserName};
+pub use user::{NewUser, User};

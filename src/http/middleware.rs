@@ -1,0 +1,206 @@
+//! Wraps every request: an `x-request-id` (echoed or made), a `request` span carrying it,
+//! Prometheus series by route template, and a problem+json body for every error, whether
+//! it came from a handler, an extractor (a missing field, a wrong content type, a 413) or
+//! the router (404, 405).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
+use poem_openapi::error::ContentTypeError;
+use poem_openapi::{OpenApi, OperationId};
+use tracing::{Instrument, field};
+
+use super::RosterApi;
+use super::problem::{ApiError, PROBLEM_CONTENT_TYPE};
+
+const REQUEST_ID: &str = "x-request-id";
+
+pub struct Observe;
+
+impl<E: Endpoint> Middleware<E> for Observe {
+    type Output = ObservedEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        ObservedEndpoint { inner }
+    }
+}
+
+pub struct ObservedEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| is_acceptable_request_id(value))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let method = request.method().to_string();
+        let span = tracing::info_span!(
+            "request",
+            otel.name = field::Empty,
+            otel.kind = "server",
+            http.request.method = %method,
+            http.route = field::Empty,
+            http.response.status_code = field::Empty,
+            url.path = %request.uri().path(),
+            request_id = %request_id,
+        );
+        let in_flight = metrics::gauge!("http_requests_in_flight");
+        in_flight.increment(1.0);
+        let result = self.inner.call(request).instrument(span.clone()).await;
+        in_flight.decrement(1.0);
+
+        let (route, response) = match result {
+            Ok(output) => {
+                let response = output.into_response();
+                let route = route_of(
+                    response.data::<OperationId>(),
+                    response.data::<PathPattern>(),
+                );
+                (route, response)
+            }
+            Err(error) => {
+                let route = route_of(error.data::<OperationId>(), error.data::<PathPattern>());
+                (route, problem_of(error))
+            }
+        };
+        let mut response = ensure_problem_body(response);
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read, so the connection cannot carry another
+            // request; saying so keeps clients from reusing it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        let status = response.status().as_u16();
+        span.record("otel.name", format!("{method} {route}"));
+        span.record("http.route", route.as_str());
+        span.record("http.response.status_code", status);
+        let elapsed = started.elapsed();
+        let labels = [
+            ("method", method.clone()),
+            ("route", route.clone()),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!("http_requests_total", &labels).increment(1);
+        metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        span.in_scope(|| {
+            tracing::info!(
+                status,
+                route = %route,
+                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                "request finished"
+            );
+        });
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        Ok(response)
+    }
+}
+
+/// A caller's request id is kept if it is short, printable ASCII; otherwise one is made.
+fn is_acceptable_request_id(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 128 && value.bytes().all(|byte| byte.is_ascii_graphic())
+}
+
+/// The template of the matched route as the OpenAPI document spells it
+/// (`/user/{email}`), never the raw path, so metrics and spans don't grow a series per
+/// user. Routes outside the document (the Swagger UI, the spec) use the router's pattern.
+fn route_of(operation: Option<&OperationId>, pattern: Option<&PathPattern>) -> String {
+    if let Some(path) = operation.and_then(|operation| operation_paths().get(operation.0)) {
+        return (*path).clone();
+    }
+    match pattern {
+        Some(pattern) if !pattern.0.is_empty() && !pattern.0.contains('*') => pattern.0.to_string(),
+        _ => "unmatched".to_owned(),
+    }
+}
+
+fn operation_paths() -> &'static HashMap<&'static str, String> {
+    static PATHS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        RosterApi::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .flat_map(|path| {
+                let template = path.path;
+                path.operations.into_iter().filter_map(move |operation| {
+                    operation.operation_id.map(|id| (id, template.clone()))
+                })
+            })
+            .collect()
+    })
+}
+
+fn problem_of(error: poem::Error) -> Response {
+    // The SPEC treats a body that is not multipart as a bad request.
+    if error.is::<ContentTypeError>() {
+        return ApiError::bad_request(error.to_string()).into_response();
+    }
+    let status = error.status();
+    let message = error.to_string();
+    let response = error.into_response();
+    if is_problem(&response) {
+        return response;
+    }
+    if status.is_server_error() {
+        tracing::error!(%status, cause = %message, "request failed");
+        return ApiError::internal().into_response();
+    }
+    ApiError::new(status, message).into_response()
+}
+
+/// Any error answer that is not yet problem+json (a 405 from the router, say) becomes one.
+fn ensure_problem_body(response: Response) -> Response {
+    if response.status().as_u16() < 400 || is_problem(&response) {
+        return response;
+    }
+    let status = response.status();
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        return ApiError::internal().into_response();
+    }
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    ApiError::new(status, reason).into_response()
+}
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|content_type| content_type == PROBLEM_CONTENT_TYPE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_labelled_with_the_documented_template() {
+        let get_user = OperationId("getUser");
+        let raw = PathPattern("/user/:param0".into());
+        assert_eq!(route_of(Some(&get_user), Some(&raw)), "/user/{email}");
+        let spec = PathPattern("/openapi.json".into());
+        assert_eq!(route_of(None, Some(&spec)), "/openapi.json");
+        assert_eq!(route_of(None, Some(&PathPattern("".into()))), "unmatched");
+        assert_eq!(route_of(None, None), "unmatched");
+    }
+
+    #[test]
+    fn request_ids_must_be_short_printable_ascii() {
+        assert!(is_acceptable_request_id("abc-123"));
+        assert!(!is_acceptable_request_id(""));
+        assert!(!is_acceptable_request_id("has space"));
+        assert!(!is_acceptable_request_id(&"x".repeat(129)));
+    }
+}

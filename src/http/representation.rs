@@ -1,0 +1,28 @@
+//! How a user looks on the wire.
+
+use poem_openapi::Object;
+use serde::Serialize;
+
+use crate::domain::User;
+
+/// A user: exactly these three members.
+#[derive(Debug, Clone, Object, Serialize)]
+#[oai(rename = "User")]
+pub struct UserObject {
+    /// Display name.
+    pub name: String,
+    /// Email address, lower-cased; the user's identity.
+    pub email: String,
+    /// Where the avatar image can be fetched.
+    pub avatar_url: String,
+}
+
+impl From<User> for UserObject {
+    fn from(user: User) -> Self {
+        Self {
+            name: user.name,
+            email: user.email,
+            avatar_url: user.avatar_url,
+        }
+    }
+}

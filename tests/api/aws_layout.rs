@@ -1,0 +1,183 @@
+//! The AWS backend's storage layout, read back through the SDK from moto.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp};
+use crate::images;
+
+#[tokio::test]
+async fn the_stored_item_holds_exactly_name_email_and_avatar_url_as_strings() {
+    let app = TestApp::spawn(Backend::Aws).await;
+    let response = app
+        .create_user("Test User", "Test-User@Example.com", images::png())
+        .await;
+    let user: Value = response.json().await.unwrap();
+    let aws = app.aws.as_ref().unwrap();
+    let item = aws
+        .dynamodb
+        .get_item()
+        .table_name(&aws.table)
+        .key("email", AttributeValue::S("test-user@example.com".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the item is stored under the lower-cased email");
+    let expected: HashMap<String, AttributeValue> = HashMap::from([
+        ("name".into(), AttributeValue::S("Test User".into())),
+        (
+            "email".into(),
+            AttributeValue::S("test-user@example.com".into()),
+        ),
+        (
+            "avatar_url".into(),
+            AttributeValue::S(user["avatar_url"].as_str().unwrap().into()),
+        ),
+    ]);
+    assert_eq!(item, expected);
+}
+
+#[tokio::test]
+async fn the_object_is_the_upload_under_avatars_with_its_content_type() {
+    let app = TestApp::spawn(Backend::Aws).await;
+    let upload = images::encoded(image::ImageFormat::Jpeg, 16, 16);
+    let response = app
+        .create_user("Jpeg", "jpeg@example.com", upload.clone())
+        .await;
+    let user: Value = response.json().await.unwrap();
+    let aws = app.aws.as_ref().unwrap();
+    let keys = aws.object_keys().await;
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    let file_name = key.strip_prefix("avatars/").expect("key under avatars/");
+    let (id, extension) = file_name.split_once('.').unwrap();
+    assert_eq!(extension, "jpg");
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|byte| byte.is_ascii_hexdigit()));
+    assert_eq!(
+        user["avatar_url"],
+        format!("{}/{}/{key}", aws.endpoint, aws.bucket)
+    );
+
+    let object = aws
+        .s3
+        .get_object()
+        .bucket(&aws.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.content_type(), Some("image/jpeg"));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes.as_ref(), upload.as_slice());
+}
+
+#[tokio::test]
+async fn without_a_base_url_avatar_urls_name_the_bucket_on_s3() {
+    let app = TestApp::spawn_with(Backend::Aws, &[("ROSTER_AVATAR_BASE_URL", "")]).await;
+    let response = app
+        .create_user("Url", "url@example.com", images::png())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.unwrap();
+    let bucket = &app.aws.as_ref().unwrap().bucket;
+    let prefix = format!("https://{bucket}.s3.us-east-1.amazonaws.com/avatars/");
+    assert!(
+        user["avatar_url"].as_str().unwrap().starts_with(&prefix),
+        "{user}"
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_creates_of_one_email_have_one_winner_and_one_object() {
+    let app = TestApp::spawn(Backend::Aws).await;
+    let attempts = (0..20).map(|index| {
+        let app = &app;
+        async move {
+            app.create_user(&format!("Racer {index}"), "race@example.com", images::png())
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let created = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (1, 19), "{statuses:?}");
+    assert_eq!(app.stored_avatar_count().await, 1);
+}
+
+#[tokio::test]
+async fn users_written_straight_into_the_table_are_listed_across_scan_pages() {
+    let app = TestApp::spawn_with(Backend::Aws, &[("ROSTER_LIST_PAGE_SIZE", "50")]).await;
+    let aws = app.aws.as_ref().unwrap();
+    let mut expected = BTreeSet::new();
+    for index in 0..230 {
+        let email = format!("direct{index:04}@example.com");
+        aws.dynamodb
+            .put_item()
+            .table_name(&aws.table)
+            .item("email", AttributeValue::S(email.clone()))
+            .item("name", AttributeValue::S(format!("Direct {index}")))
+            .item(
+                "avatar_url",
+                AttributeValue::S(format!("https://cdn.example/avatars/{index:032x}.png")),
+            )
+            .send()
+            .await
+            .unwrap();
+        expected.insert(email);
+    }
+    let users: Vec<Value> = app.get("/users").await.json().await.unwrap();
+    let listed: Vec<&str> = users
+        .iter()
+        .map(|user| user["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 230);
+    assert_eq!(
+        listed
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<BTreeSet<_>>(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_missing_table_makes_writes_503_with_retry_after_and_readiness_fail() {
+    let app = TestApp::spawn(Backend::Aws).await;
+    let aws = app.aws.as_ref().unwrap();
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    aws.dynamodb
+        .delete_table()
+        .table_name(&aws.table)
+        .send()
+        .await
+        .unwrap();
+    let response = app.create_user("A", "a@example.com", images::png()).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        app.stored_avatar_count().await,
+        0,
+        "the failed create left its object"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}

@@ -1,0 +1,11 @@
+//! HTTP-level tests against the real roster binary, on both backends.
+
+mod helpers;
+mod images;
+
+mod aws_layout;
+mod create;
+mod lifecycle;
+mod listing;
+mod lookup;
+mod validation;
