@@ -1,0 +1,14 @@
+terraform {
+  # 1.10+ for the S3 backend's native lock file (see backend.tf.example).
+  required_version = ">= 1.10.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.25"
+    }
+  }
+
+  # Remote state: copy backend.tf.example to backend.tf, fill it in, then
+  # `terraform init -migrate-state`. Without it the state stays in a local file.
+}
