@@ -1,0 +1,139 @@
+{
+  description = "roster: a user-management service with avatar images, its OCI image and its manifests";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+    crane.url = "github:ipetkov/crane";
+    rust-overlay = {
+      url = "github:oxalica/rust-overlay";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs = {
+    self,
+    nixpkgs,
+    crane,
+    rust-overlay,
+  }: let
+    inherit (nixpkgs) lib;
+
+    # The image is built for each Linux system; darwin gets the binary, the manifests,
+    # the checks that run there and the dev shell.
+    linuxSystems = ["x86_64-linux" "aarch64-linux"];
+    systems = linuxSystems ++ ["aarch64-darwin"];
+
+    perSystem = system: let
+      pkgs = import nixpkgs {
+        inherit system;
+        overlays = [rust-overlay.overlays.default];
+      };
+      isLinux = lib.elem system linuxSystems;
+
+      # One toolchain for rustup and Nix users alike: rust-toolchain.toml, through
+      # rust-overlay, handed to crane.
+      craneLib = (crane.mkLib pkgs).overrideToolchain (p: p.rust-bin.fromRustupToolchainFile ./rust-toolchain.toml);
+
+      sources = import ./nix/source.nix {
+        inherit lib;
+        root = ./.;
+      };
+
+      rust = import ./nix/rust.nix {
+        inherit pkgs craneLib;
+        src = sources.rust;
+      };
+      inherit (rust) roster;
+
+      deploy = import ./nix/manifests.nix {
+        inherit lib;
+        inherit (pkgs) runCommand kubernetes-helm kustomize python3;
+        root = ./.;
+        src = sources.deploy;
+      };
+
+      image = import ./nix/image.nix {
+        inherit (pkgs) dockerTools cacert;
+        inherit roster;
+        revision = self.rev or self.dirtyRev or "unknown";
+      };
+
+      lintChecks = {
+        # Terraform's canonical format, checked with OpenTofu's identical `fmt`
+        # (nixpkgs ships terraform under an unfree licence).
+        terraform-fmt = pkgs.runCommand "roster-terraform-fmt" {nativeBuildInputs = [pkgs.opentofu];} ''
+          export HOME="$TMPDIR"
+          cd ${sources.terraform}
+          tofu fmt -check -diff -recursive .
+          touch $out
+        '';
+
+        nix-lint = pkgs.runCommand "roster-nix-lint" {nativeBuildInputs = [pkgs.deadnix pkgs.statix pkgs.alejandra];} ''
+          cd ${sources.nix}
+          deadnix --fail .
+          statix check .
+          alejandra --check .
+          touch $out
+        '';
+      };
+
+      checks =
+        rust.checks
+        // lintChecks
+        // deploy.overlayChecks
+        // {
+          inherit roster;
+          kustomize-base-fresh = deploy.baseCheck;
+        }
+        // lib.optionalAttrs isLinux {inherit image;};
+    in {
+      inherit checks;
+
+      packages =
+        {
+          default = roster;
+          inherit roster;
+          inherit (deploy) manifests;
+        }
+        // lib.optionalAttrs isLinux {inherit image;};
+
+      # `nix run` serves on 0.0.0.0:8080 with the embedded backend (data in ./data).
+      apps.default = {
+        type = "app";
+        program = "${roster}/bin/roster";
+        meta.description = "Serve roster with the embedded backend";
+      };
+
+      devShells.default = craneLib.devShell {
+        inherit checks;
+        packages = with pkgs; [
+          cargo-nextest
+          kubernetes-helm
+          kubectl
+          kustomize
+          yq-go
+          opentofu
+          awscli2
+          (python3.withPackages (ps: with ps; [pytest pyyaml boto3 moto requests]))
+          deadnix
+          statix
+          alejandra
+          actionlint
+          shellcheck
+          zizmor
+        ];
+      };
+
+      formatter = pkgs.alejandra;
+    };
+
+    bySystem = lib.genAttrs systems perSystem;
+    collect = output: lib.mapAttrs (_: outputs: outputs.${output}) bySystem;
+  in {
+    packages = collect "packages";
+    apps = collect "apps";
+    checks = collect "checks";
+    devShells = collect "devShells";
+    formatter = collect "formatter";
+  };
+}

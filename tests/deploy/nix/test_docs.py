@@ -1,0 +1,23 @@
+"""docs/nix.md tells how to run, build, load, check and develop with the flake."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO
+
+COMMANDS = [
+    "nix run",
+    "nix build .#image",
+    "docker load < result",
+    "minikube image load",
+    "nix build .#manifests",
+    "nix flake check",
+    "nix develop",
+    "nix flake update",
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_nix_docs_show_the_command(command):
+    assert command in (REPO / "docs" / "nix.md").read_text()
