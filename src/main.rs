@@ -2,8 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use roster::config::{Cli, Command, explain};
+use roster::http;
 use roster::startup::{Application, shutdown_signal};
-use roster::{http, telemetry};
+use roster::telemetry::Telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,7 +23,13 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    telemetry::install(telemetry::subscriber(cli.settings.log_format));
+    let telemetry = match Telemetry::install(cli.settings.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("roster: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let application = match Application::build(&cli.settings).await {
         Ok(application) => application,
         Err(error) => {
@@ -30,7 +37,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match application.run_until_stopped(shutdown_signal()).await {
+    let outcome = application.run_until_stopped(shutdown_signal()).await;
+    let exit = match outcome {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -39,5 +47,8 @@ async fn main() -> ExitCode {
             tracing::error!(%error, "server failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The exporter's blocking flush must not run on a runtime worker.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    exit
 }

@@ -14,7 +14,7 @@ use crate::domain::AvatarLimits;
 use crate::http::{self, AppState};
 use crate::store::aws::{AwsSettings, AwsSetupError, AwsStore};
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{StoreError, UserStore};
+use crate::store::{ObservedStore, StoreError, UserStore};
 use crate::telemetry;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,16 +102,16 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn UserStore>, StartupEr
             let base_url = settings.avatar_base_url().unwrap_or("");
             let store = EmbeddedStore::open(&settings.data_dir, base_url)
                 .map_err(StartupError::EmbeddedStore)?;
-            Arc::new(store)
+            Arc::new(ObservedStore::new(store))
         }
-        Backend::Aws => Arc::new(
+        Backend::Aws => Arc::new(ObservedStore::new(
             AwsStore::connect(AwsSettings {
                 table: settings.table.clone(),
                 bucket: settings.bucket.clone(),
                 avatar_base_url: settings.avatar_base_url().map(str::to_owned),
             })
             .await?,
-        ),
+        )),
     })
 }
 

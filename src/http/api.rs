@@ -13,6 +13,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use super::avatar_image::AvatarImage;
 use super::listing::UserList;
+use super::page::UsersPage;
 use super::problem::{ApiError, ErrorStatuses, Problem};
 use super::representation::UserObject;
 use super::state::AppState;
@@ -319,6 +320,12 @@ impl RosterApi {
             })?),
             None => Err(ApiError::not_found("no avatar with that key").into()),
         }
+    }
+
+    /// The users page, for people; not part of the API.
+    #[oai(path = "/", method = "get", hidden)]
+    async fn users_page(&self) -> UsersPage {
+        UsersPage::render()
     }
 
     /// Liveness

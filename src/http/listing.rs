@@ -134,3 +134,79 @@ impl IntoResponse for UserList {
         Response::builder().content_type(JSON).body(self.body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::store::test_double::ScriptedStore;
+
+    async fn collect(store: ScriptedStore, page_size: usize) -> (Vec<u8>, Option<io::Error>) {
+        let store: Arc<dyn UserStore> = Arc::new(store);
+        let first = store.list_page(None, page_size).await.unwrap();
+        let mut chunks = Box::pin(listing_chunks(
+            store,
+            page_size,
+            first,
+            tracing::Span::none(),
+        ));
+        let mut body = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(bytes) => body.extend_from_slice(&bytes),
+                Err(error) => return (body, Some(error)),
+            }
+        }
+        (body, None)
+    }
+
+    #[tokio::test]
+    async fn a_listing_over_many_pages_is_one_array_with_every_user_once() {
+        let (body, error) = collect(ScriptedStore::new(23, None), 5).await;
+        assert!(error.is_none());
+        let users: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(users.len(), 23);
+        let mut emails: Vec<&str> = users
+            .iter()
+            .map(|user| user["email"].as_str().unwrap())
+            .collect();
+        emails.dedup();
+        assert_eq!(emails.len(), 23);
+    }
+
+    #[tokio::test]
+    async fn an_empty_store_is_an_empty_array() {
+        let (body, error) = collect(ScriptedStore::new(0, None), 5).await;
+        assert!(error.is_none());
+        assert_eq!(body, b"[]");
+    }
+
+    #[tokio::test]
+    async fn an_exact_multiple_of_the_page_size_closes_the_array() {
+        let (body, error) = collect(ScriptedStore::new(10, None), 5).await;
+        assert!(error.is_none());
+        assert_eq!(
+            serde_json::from_slice::<Vec<serde_json::Value>>(&body)
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_after_the_first_page_never_looks_like_a_complete_array() {
+        let (body, error) = collect(ScriptedStore::new(23, Some(2)), 5).await;
+        assert!(error.is_some(), "the stream must end in an error");
+        assert!(!body.is_empty());
+        assert!(serde_json::from_slice::<Vec<serde_json::Value>>(&body).is_err());
+        assert!(!body.ends_with(b"]"));
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_before_the_first_page_is_an_error_before_any_body() {
+        let store: Arc<dyn UserStore> = Arc::new(ScriptedStore::new(23, Some(0)));
+        let result = UserList::stream_all(store, 5).await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+    }
+}

@@ -7,11 +7,14 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, StatusCode, header};
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TraceContextExt;
+use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 use poem_openapi::error::ContentTypeError;
 use poem_openapi::{OpenApi, OperationId};
 use tracing::{Instrument, field};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::RosterApi;
 use super::problem::{ApiError, PROBLEM_CONTENT_TYPE};
@@ -47,14 +50,21 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
         let method = request.method().to_string();
         let span = tracing::info_span!(
             "request",
-            otel.name = field::Empty,
             otel.kind = "server",
             http.request.method = %method,
             http.route = field::Empty,
             http.response.status_code = field::Empty,
             url.path = %request.uri().path(),
             request_id = %request_id,
+            trace_id = field::Empty,
         );
+        // An incoming W3C `traceparent` makes this request a child of the caller's span.
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let _ = span.set_parent(parent);
+        let trace_id = span.context().span().span_context().trace_id();
+        span.record("trace_id", trace_id.to_string());
         let in_flight = metrics::gauge!("http_requests_in_flight");
         in_flight.increment(1.0);
         let result = self.inner.call(request).instrument(span.clone()).await;
@@ -83,7 +93,10 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         let status = response.status().as_u16();
-        span.record("otel.name", format!("{method} {route}"));
+        // The route is known only now; the span started before routing, so rename it.
+        span.context()
+            .span()
+            .update_name(format!("{method} {route}"));
         span.record("http.route", route.as_str());
         span.record("http.response.status_code", status);
         let elapsed = started.elapsed();
@@ -106,6 +119,18 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
             response.headers_mut().insert(REQUEST_ID, value);
         }
         Ok(response)
+    }
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
     }
 }
 

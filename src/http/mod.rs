@@ -6,6 +6,7 @@ mod avatar_image;
 mod errors;
 mod listing;
 mod middleware;
+mod page;
 pub mod problem;
 mod representation;
 mod state;

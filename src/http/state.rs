@@ -109,3 +109,53 @@ impl Readiness {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_double::ScriptedStore;
+
+    #[tokio::test]
+    async fn concurrent_probes_share_one_store_check() {
+        let store = Arc::new(ScriptedStore::new(0, None));
+        let readiness = Readiness::new(store.clone(), Duration::from_secs(60));
+        let checks = (0..10).map(|_| readiness.check());
+        for result in futures_util::future::join_all(checks).await {
+            assert!(result.is_ok());
+        }
+        assert_eq!(store.readiness_checks(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stale_answer_is_checked_again() {
+        let store = Arc::new(ScriptedStore::new(0, None));
+        let readiness = Readiness::new(store.clone(), Duration::ZERO);
+        readiness.check().await.unwrap();
+        readiness.check().await.unwrap();
+        assert_eq!(store.readiness_checks(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_is_not_ready() {
+        let mut scripted = ScriptedStore::new(0, None);
+        scripted.ready = false;
+        let readiness = Readiness::new(Arc::new(scripted), Duration::from_secs(60));
+        assert!(matches!(
+            readiness.check().await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn shutdown_makes_readiness_fail_at_once_without_asking_the_store() {
+        let store = Arc::new(ScriptedStore::new(0, None));
+        let readiness = Readiness::new(store.clone(), Duration::from_secs(60));
+        readiness.check().await.unwrap();
+        readiness.begin_shutdown();
+        assert!(matches!(
+            readiness.check().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert_eq!(store.readiness_checks(), 1);
+    }
+}

@@ -3,12 +3,17 @@
 
 pub mod aws;
 pub mod embedded;
+mod observed;
+#[cfg(test)]
+pub mod test_double;
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 
 use crate::domain::{Avatar, ImageFormat, NewUser, User, UserEmail};
+
+pub use observed::ObservedStore;
 
 /// One slice of the user listing, in the backend's own order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -49,11 +49,21 @@ impl TestApp {
 
     /// Starts roster with extra settings (`("ROSTER_MAX_AVATAR_BYTES", "1024")`, …).
     pub async fn spawn_with(backend: Backend, extra_env: &[(&str, &str)]) -> Self {
-        let data_dir = TempDir::new().expect("temporary data directory");
         let aws = match backend {
             Backend::Embedded => None,
-            Backend::Aws => Some(AwsResources::create().await),
+            Backend::Aws => Some(AwsResources::create(moto_endpoint()).await),
         };
+        Self::start(backend, aws, extra_env)
+    }
+
+    /// Starts roster on the AWS backend against a moto of the test's own.
+    pub async fn spawn_on_moto(endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
+        let aws = AwsResources::create(endpoint).await;
+        Self::start(Backend::Aws, Some(aws), extra_env)
+    }
+
+    fn start(backend: Backend, aws: Option<AwsResources>, extra_env: &[(&str, &str)]) -> Self {
+        let data_dir = TempDir::new().expect("temporary data directory");
         let extra_env: Vec<(String, String)> = extra_env
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
@@ -95,13 +105,30 @@ impl TestApp {
 
     /// SIGTERM, then the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(
-            sent.is_ok_and(|status| status.success()),
-            "could not signal roster"
-        );
+        if let Some(status) = self.child.try_wait().expect("roster's status") {
+            return status;
+        }
+        self.send_sigterm();
         self.child.wait().expect("roster exits")
+    }
+
+    pub fn send_sigterm(&self) {
+        signal(self.child.id(), "-TERM");
+    }
+
+    /// The exit status once the process has ended, waiting at most `limit`.
+    pub async fn exit_status_within(
+        &mut self,
+        limit: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("roster's status") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     pub async fn create_user(&self, name: &str, email: &str, avatar: Vec<u8>) -> reqwest::Response {
@@ -270,16 +297,24 @@ fn serving_address(line: &str) -> Option<String> {
 }
 
 impl AwsResources {
-    async fn create() -> Self {
-        let endpoint = moto_endpoint().to_owned();
+    async fn create(endpoint: &str) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
-        let table = format!("users-{unique}");
-        let bucket = format!("avatars-{unique}");
-        let dynamodb = dynamodb_client(&endpoint).await;
-        let s3 = s3_client(&endpoint).await;
-        dynamodb
+        let resources = Self {
+            endpoint: endpoint.to_owned(),
+            table: format!("users-{unique}"),
+            bucket: format!("avatars-{unique}"),
+            dynamodb: dynamodb_client(endpoint).await,
+            s3: s3_client(endpoint).await,
+        };
+        resources.create_table_and_bucket().await;
+        resources
+    }
+
+    /// Makes the table and the bucket (again, after an emulator restart).
+    pub async fn create_table_and_bucket(&self) {
+        self.dynamodb
             .create_table()
-            .table_name(&table)
+            .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
                 AttributeDefinition::builder()
@@ -298,18 +333,12 @@ impl AwsResources {
             .send()
             .await
             .expect("create table in moto");
-        s3.create_bucket()
-            .bucket(&bucket)
+        self.s3
+            .create_bucket()
+            .bucket(&self.bucket)
             .send()
             .await
             .expect("create bucket in moto");
-        Self {
-            endpoint,
-            table,
-            bucket,
-            dynamodb,
-            s3,
-        }
     }
 
     pub async fn object_keys(&self) -> Vec<String> {
@@ -352,22 +381,61 @@ pub async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-struct MotoServer {
-    endpoint: String,
-    // Held open for the life of the test binary: moto exits when it closes, so the
-    // process needs no reaping here.
-    _stdin: Mutex<ChildStdin>,
-    _process: Mutex<Child>,
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status();
+    assert!(
+        sent.is_ok_and(|status| status.success()),
+        "could not signal {pid}"
+    );
 }
 
-/// The endpoint of the moto server this test binary shares, started on first use with
-/// the project's venv (`ROSTER_TEST_PYTHON`, or `.venv/bin/python` made by scripts/test).
+/// A moto server process: the shared one, or one a test starts, stops and restarts.
+pub struct MotoServer {
+    pub endpoint: String,
+    // Held open while the server should live: moto exits when it closes.
+    stdin: Mutex<Option<ChildStdin>>,
+    process: Mutex<Child>,
+}
+
+impl MotoServer {
+    /// Starts moto on `port` (0: any free port) with the project's venv
+    /// (`ROSTER_TEST_PYTHON`, or `.venv/bin/python` made by scripts/test).
+    pub fn start(port: u16) -> Self {
+        start_moto(port)
+    }
+
+    /// Kills the process (an outage: every connection refused from now on).
+    pub fn kill(&self) {
+        let mut process = self.process.lock().expect("moto process");
+        let _ = process.kill();
+        let _ = process.wait();
+        drop(self.stdin.lock().expect("moto stdin").take());
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The endpoint of the moto server this test binary shares, started on first use.
 pub fn moto_endpoint() -> &'static str {
     static MOTO: OnceLock<MotoServer> = OnceLock::new();
-    &MOTO.get_or_init(start_moto).endpoint
+    &MOTO.get_or_init(|| start_moto(0)).endpoint
 }
 
-fn start_moto() -> MotoServer {
+/// A port that was free a moment ago, for a server that must come back on the same one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn start_moto(port: u16) -> MotoServer {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("ROSTER_TEST_PYTHON")
         .map(PathBuf::from)
@@ -379,6 +447,7 @@ fn start_moto() -> MotoServer {
     );
     let mut child = Command::new(&python)
         .arg(root.join("tests/support/moto_server.py"))
+        .args(["--port", &port.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -396,8 +465,8 @@ fn start_moto() -> MotoServer {
         .unwrap_or_else(|| panic!("moto said {first_line:?} after {:?}", started.elapsed()));
     MotoServer {
         endpoint: format!("http://127.0.0.1:{port}"),
-        _stdin: Mutex::new(child.stdin.take().expect("moto's stdin")),
-        _process: Mutex::new(child),
+        stdin: Mutex::new(Some(child.stdin.take().expect("moto's stdin"))),
+        process: Mutex::new(child),
     }
 }
 

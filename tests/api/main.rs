@@ -8,4 +8,5 @@ mod create;
 mod lifecycle;
 mod listing;
 mod lookup;
+mod operability;
 mod validation;
