@@ -1,59 +1,10 @@
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use roster_imaging::ImageError;
+pub use roster_imaging::ImageFormat;
 use tempfile::NamedTempFile;
-
-/// The image formats roster stores, judged from the bytes of the upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageFormat {
-    Png,
-    Jpeg,
-    Gif,
-    WebP,
-}
-
-impl ImageFormat {
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Png => "image/png",
-            Self::Jpeg => "image/jpeg",
-            Self::Gif => "image/gif",
-            Self::WebP => "image/webp",
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpg",
-            Self::Gif => "gif",
-            Self::WebP => "webp",
-        }
-    }
-
-    /// The format a stored object's file extension stands for.
-    pub fn from_extension(extension: &str) -> Option<Self> {
-        [Self::Png, Self::Jpeg, Self::Gif, Self::WebP]
-            .into_iter()
-            .find(|format| format.extension() == extension)
-    }
-
-    /// The format whose signature `header` starts with, if it is one roster accepts.
-    fn sniff(header: &[u8]) -> Option<Self> {
-        if infer::image::is_png(header) {
-            Some(Self::Png)
-        } else if infer::image::is_jpeg(header) {
-            Some(Self::Jpeg)
-        } else if infer::image::is_gif(header) {
-            Some(Self::Gif)
-        } else if infer::image::is_webp(header) {
-            Some(Self::WebP)
-        } else {
-            None
-        }
-    }
-}
 
 /// What an avatar may weigh: bytes on the wire, pixels declared by its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,30 +22,51 @@ pub enum AvatarError {
     #[error("avatar must be a PNG, JPEG, GIF or WebP image")]
     UnsupportedFormat,
     #[error("avatar declares {width}x{height} pixels, more than the limit of {limit} pixels")]
-    TooManyPixels { width: u64, height: u64, limit: u64 },
-    #[error("avatar is a {} image whose structure cannot be read", .0.extension())]
-    Malformed(ImageFormat),
-    #[error("avatar could not be read back from its temporary file")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("avatar is a {format} image whose structure cannot be read: {reason}")]
+    Malformed { format: ImageFormat, reason: String },
+    #[error("avatar could not be read or written in temporary storage")]
     Io(#[from] std::io::Error),
 }
 
-/// An uploaded image that is non-empty, within the byte and pixel limits, and of one of
-/// the accepted formats. It lives in a temporary file that disappears with the value, so
-/// an upload that is refused anywhere later leaves nothing behind.
+impl From<ImageError> for AvatarError {
+    fn from(error: ImageError) -> Self {
+        match error {
+            ImageError::Unsupported => Self::UnsupportedFormat,
+            ImageError::Malformed { format, reason } => Self::Malformed { format, reason },
+            ImageError::TooManyPixels {
+                width,
+                height,
+                limit,
+                ..
+            } => Self::TooManyPixels {
+                width,
+                height,
+                limit,
+            },
+            ImageError::Io(error) => Self::Io(error),
+        }
+    }
+}
+
+/// An uploaded image that is non-empty, within the byte and pixel limits, of one of the
+/// accepted formats, and free of metadata (EXIF, XMP, IPTC, comments, text chunks), with
+/// its pixels, colour profile and orientation untouched. It lives in a temporary file
+/// that disappears with the value, so an upload refused anywhere later leaves nothing.
 #[derive(Debug)]
 pub struct Avatar {
     file: NamedTempFile,
     format: ImageFormat,
     size: u64,
-    width: u64,
-    height: u64,
 }
 
 impl Avatar {
     /// Judges a spooled upload by its bytes alone; the client's file name and content type
-    /// play no part. Dimensions come from the header, without decoding any pixel.
-    pub fn parse(file: NamedTempFile, limits: AvatarLimits) -> Result<Self, AvatarError> {
-        let size = file.as_file().metadata()?.len();
+    /// play no part. The header gives the dimensions without decoding a pixel; metadata is
+    /// removed by copying the image's structure through without it (never re-encoding),
+    /// and an upload without metadata is kept byte for byte.
+    pub fn parse(upload: NamedTempFile, limits: AvatarLimits) -> Result<Self, AvatarError> {
+        let size = upload.as_file().metadata()?.len();
         if size == 0 {
             return Err(AvatarError::Empty);
         }
@@ -103,28 +75,29 @@ impl Avatar {
                 limit: limits.max_bytes,
             });
         }
-        let mut reader = BufReader::new(file.reopen()?);
-        let format = sniff_format(&mut reader)?;
-        reader.seek(SeekFrom::Start(0))?;
-        let dimensions =
-            imagesize::reader_size(&mut reader).map_err(|_| AvatarError::Malformed(format))?;
-        let (width, height) = (dimensions.width as u64, dimensions.height as u64);
-        if width == 0 || height == 0 {
-            return Err(AvatarError::Malformed(format));
-        }
-        if width.saturating_mul(height) > limits.max_pixels {
-            return Err(AvatarError::TooManyPixels {
-                width,
-                height,
-                limit: limits.max_pixels,
+        let mut input = upload.reopen()?;
+        let inspection = roster_imaging::inspect(BufReader::new(&mut input))?;
+        inspection.check_pixels(limits.max_pixels)?;
+        if !inspection.has_metadata {
+            return Ok(Self {
+                file: upload,
+                format: inspection.format,
+                size,
             });
         }
+        input.seek(SeekFrom::Start(0))?;
+        let stripped = match upload.path().parent() {
+            Some(directory) => NamedTempFile::new_in(directory)?,
+            None => NamedTempFile::new()?,
+        };
+        let mut output = BufWriter::new(stripped.reopen()?);
+        roster_imaging::strip(&mut input, &mut output)?;
+        output.flush()?;
+        let size = stripped.as_file().metadata()?.len();
         Ok(Self {
-            file,
-            format,
+            file: stripped,
+            format: inspection.format,
             size,
-            width,
-            height,
         })
     }
 
@@ -132,12 +105,9 @@ impl Avatar {
         self.format
     }
 
+    /// Bytes of the avatar as it will be stored.
     pub fn size(&self) -> u64 {
         self.size
-    }
-
-    pub fn dimensions(&self) -> (u64, u64) {
-        (self.width, self.height)
     }
 
     pub fn path(&self) -> &Path {
@@ -150,18 +120,6 @@ impl Avatar {
     }
 }
 
-fn sniff_format(reader: &mut impl Read) -> Result<ImageFormat, AvatarError> {
-    let mut header = [0u8; 16];
-    let mut filled = 0;
-    while filled < header.len() {
-        match reader.read(&mut header[filled..])? {
-            0 => break,
-            read => filled += read,
-        }
-    }
-    ImageFormat::sniff(&header[..filled]).ok_or(AvatarError::UnsupportedFormat)
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -169,7 +127,7 @@ mod tests {
     use super::*;
 
     const LIMITS: AvatarLimits = AvatarLimits {
-        max_bytes: 1024,
+        max_bytes: 4096,
         max_pixels: 100,
     };
 
@@ -179,31 +137,69 @@ mod tests {
         file
     }
 
-    /// The smallest PNG header: signature plus an IHDR chunk declaring the given size.
-    fn png_header(width: u32, height: u32) -> Vec<u8> {
-        let mut bytes = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
-        bytes.extend_from_slice(&width.to_be_bytes());
-        bytes.extend_from_slice(&height.to_be_bytes());
-        bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (!(crc & 1)).wrapping_add(1));
+            }
+        }
+        !crc
+    }
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut bytes = (data.len() as u32).to_be_bytes().to_vec();
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&crc32(&body).to_be_bytes());
         bytes
     }
 
-    fn gif_header(width: u16, height: u16) -> Vec<u8> {
-        let mut bytes = b"GIF89a".to_vec();
-        bytes.extend_from_slice(&width.to_le_bytes());
-        bytes.extend_from_slice(&height.to_le_bytes());
-        bytes.extend_from_slice(&[0, 0, 0, 0x3b]);
+    /// A 1-bit greyscale PNG of `width` × `height`, optionally with a tEXt chunk. The image
+    /// data is a stored (uncompressed) zlib stream of zero rows.
+    fn png(width: u32, height: u32, text: Option<&[u8]>) -> Vec<u8> {
+        let mut header = width.to_be_bytes().to_vec();
+        header.extend_from_slice(&height.to_be_bytes());
+        header.extend_from_slice(&[1, 0, 0, 0, 0]);
+        let row = 1 + (width as usize).div_ceil(8);
+        let raw = vec![0u8; row * height as usize];
+        let mut zlib = vec![0x78, 0x01, 1];
+        zlib.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+        zlib.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
+        zlib.extend_from_slice(&raw);
+        let adler = raw.iter().fold((1u32, 0u32), |(a, b), &byte| {
+            let a = (a + u32::from(byte)) % 65521;
+            (a, (b + a) % 65521)
+        });
+        zlib.extend_from_slice(&((adler.1 << 16) | adler.0).to_be_bytes());
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend(chunk(b"IHDR", &header));
+        if let Some(text) = text {
+            bytes.extend(chunk(b"tEXt", text));
+        }
+        bytes.extend(chunk(b"IDAT", &zlib));
+        bytes.extend(chunk(b"IEND", b""));
         bytes
     }
 
     #[test]
-    fn detects_each_accepted_format_from_its_bytes() {
-        let png = Avatar::parse(spooled(&png_header(10, 10)), LIMITS).unwrap();
-        assert_eq!(png.format(), ImageFormat::Png);
-        assert_eq!(png.dimensions(), (10, 10));
-        let gif = Avatar::parse(spooled(&gif_header(5, 4)), LIMITS).unwrap();
-        assert_eq!(gif.format(), ImageFormat::Gif);
-        assert_eq!(gif.format().content_type(), "image/gif");
+    fn an_image_without_metadata_is_kept_byte_for_byte() {
+        let original = png(10, 10, None);
+        let avatar = Avatar::parse(spooled(&original), LIMITS).unwrap();
+        assert_eq!(avatar.format(), ImageFormat::Png);
+        assert_eq!(std::fs::read(avatar.path()).unwrap(), original);
+        assert_eq!(avatar.size(), original.len() as u64);
+    }
+
+    #[test]
+    fn text_metadata_is_removed_and_the_rest_kept() {
+        let with_text = png(10, 10, Some(b"Comment\0taken at home"));
+        let avatar = Avatar::parse(spooled(&with_text), LIMITS).unwrap();
+        let stored = std::fs::read(avatar.path()).unwrap();
+        assert_eq!(stored, png(10, 10, None));
+        assert_eq!(avatar.size(), stored.len() as u64);
     }
 
     #[test]
@@ -216,40 +212,33 @@ mod tests {
 
     #[test]
     fn accepts_the_byte_limit_and_rejects_one_more_byte() {
-        let mut at_limit = png_header(2, 2);
-        at_limit.resize(LIMITS.max_bytes as usize, 0);
-        assert!(Avatar::parse(spooled(&at_limit), LIMITS).is_ok());
-        at_limit.push(0);
+        let image = png(2, 2, None);
+        let limits = AvatarLimits {
+            max_bytes: image.len() as u64,
+            ..LIMITS
+        };
+        assert!(Avatar::parse(spooled(&image), limits).is_ok());
+        let tight = AvatarLimits {
+            max_bytes: image.len() as u64 - 1,
+            ..LIMITS
+        };
         assert!(matches!(
-            Avatar::parse(spooled(&at_limit), LIMITS),
-            Err(AvatarError::TooLarge { limit: 1024 })
+            Avatar::parse(spooled(&image), tight),
+            Err(AvatarError::TooLarge { .. })
         ));
     }
 
     #[test]
     fn accepts_the_pixel_limit_and_rejects_one_more_pixel() {
-        assert!(Avatar::parse(spooled(&png_header(10, 10)), LIMITS).is_ok());
-        assert!(Avatar::parse(spooled(&png_header(100, 1)), LIMITS).is_ok());
+        assert!(Avatar::parse(spooled(&png(10, 10, None)), LIMITS).is_ok());
+        assert!(Avatar::parse(spooled(&png(100, 1, None)), LIMITS).is_ok());
         assert!(matches!(
-            Avatar::parse(spooled(&png_header(101, 1)), LIMITS),
+            Avatar::parse(spooled(&png(101, 1, None)), LIMITS),
             Err(AvatarError::TooManyPixels {
                 width: 101,
                 height: 1,
                 limit: 100
             })
-        ));
-    }
-
-    #[test]
-    fn refuses_a_header_declaring_a_huge_image_without_decoding_it() {
-        let bomb = png_header(100_000, 100_000);
-        let limits = AvatarLimits {
-            max_bytes: 1024,
-            max_pixels: 25_000_000,
-        };
-        assert!(matches!(
-            Avatar::parse(spooled(&bomb), limits),
-            Err(AvatarError::TooManyPixels { .. })
         ));
     }
 
@@ -268,39 +257,21 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_header_of_an_accepted_type_is_malformed() {
-        let truncated = &png_header(10, 10)[..18];
+    fn a_truncated_image_of_an_accepted_type_is_malformed() {
+        let truncated = &png(10, 10, None)[..30];
         assert!(matches!(
             Avatar::parse(spooled(truncated), LIMITS),
-            Err(AvatarError::Malformed(ImageFormat::Png))
+            Err(AvatarError::Malformed {
+                format: ImageFormat::Png,
+                ..
+            })
         ));
         assert!(matches!(
             Avatar::parse(spooled(b"\xff\xd8\xff\xe0\x00"), LIMITS),
-            Err(AvatarError::Malformed(ImageFormat::Jpeg))
+            Err(AvatarError::Malformed {
+                format: ImageFormat::Jpeg,
+                ..
+            })
         ));
-    }
-
-    #[test]
-    fn a_zero_sized_image_is_malformed() {
-        assert!(matches!(
-            Avatar::parse(spooled(&png_header(0, 10)), LIMITS),
-            Err(AvatarError::Malformed(ImageFormat::Png))
-        ));
-    }
-
-    #[test]
-    fn maps_extensions_back_to_formats() {
-        for format in [
-            ImageFormat::Png,
-            ImageFormat::Jpeg,
-            ImageFormat::Gif,
-            ImageFormat::WebP,
-        ] {
-            assert_eq!(
-                ImageFormat::from_extension(format.extension()),
-                Some(format)
-            );
-        }
-        assert_eq!(ImageFormat::from_extension("bmp"), None);
     }
 }

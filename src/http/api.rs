@@ -224,7 +224,9 @@ impl RosterApi {
     /// Create a user
     ///
     /// A multipart form with `name`, `email` and an `avatar` image. The avatar is
-    /// judged by its bytes, never by the file name or part content type.
+    /// judged by its bytes, never by the file name or part content type, and stored
+    /// without its metadata (EXIF, XMP, IPTC, comments, text chunks), losslessly:
+    /// pixels, ICC profile and orientation are kept.
     #[oai(
         path = "/user",
         method = "post",

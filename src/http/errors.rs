@@ -23,9 +23,9 @@ impl From<AvatarError> for ApiError {
         let status = match &error {
             AvatarError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AvatarError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AvatarError::Empty | AvatarError::TooManyPixels { .. } | AvatarError::Malformed(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AvatarError::Empty
+            | AvatarError::TooManyPixels { .. }
+            | AvatarError::Malformed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AvatarError::Io(io_error) => {
                 tracing::error!(error = %io_error, "could not read the spooled avatar");
                 return ApiError::internal();
@@ -87,7 +87,11 @@ mod tests {
                 StatusCode::UNPROCESSABLE_ENTITY,
             ),
             (
-                AvatarError::Malformed(ImageFormat::Gif).into(),
+                AvatarError::Malformed {
+                    format: ImageFormat::Gif,
+                    reason: "no trailer".into(),
+                }
+                .into(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             ),
             (StoreError::Conflict.into(), StatusCode::CONFLICT),

@@ -119,7 +119,12 @@ impl Payload for UserUpload {
                         description: Some(
                             "PNG, JPEG, GIF or WebP image, judged by its bytes; at most \
                              ROSTER_MAX_AVATAR_BYTES bytes (default 5 MiB) and \
-                             ROSTER_MAX_AVATAR_PIXELS pixels.",
+                             ROSTER_MAX_AVATAR_PIXELS pixels (default 25,000,000, read \
+                             from the header). It is stored without its metadata, \
+                             losslessly: EXIF, XMP, IPTC, comments and text chunks are \
+                             removed; pixels, ICC profile and EXIF orientation are kept \
+                             (the orientation as a minimal EXIF); an image without \
+                             metadata is stored byte for byte.",
                         ),
                         format: Some("binary"),
                         ..MetaSchema::new("string")

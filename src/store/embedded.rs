@@ -14,10 +14,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AVATAR_PREFIX, AvatarFile, ListPosition, Page, StoreError, UserStore, is_avatar_file_name,
-    new_avatar_key,
+    AVATAR_PREFIX, AvatarFile, ListPosition, Page, StoreError, UserStore, format_of_extension,
+    is_avatar_file_name, new_avatar_key,
 };
-use crate::domain::{Avatar, ImageFormat, NewUser, User, UserEmail};
+use crate::domain::{Avatar, NewUser, User, UserEmail};
 
 const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
 const DATABASE_FILE: &str = "roster.redb";
@@ -245,7 +245,7 @@ impl UserStore for EmbeddedStore {
         }
         let Some(format) = file_name
             .rsplit_once('.')
-            .and_then(|(_, extension)| ImageFormat::from_extension(extension))
+            .and_then(|(_, extension)| format_of_extension(extension))
         else {
             return Ok(None);
         };

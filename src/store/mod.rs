@@ -105,7 +105,19 @@ pub fn is_avatar_file_name(file_name: &str) -> bool {
         && stem
             .bytes()
             .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
-        && ImageFormat::from_extension(extension).is_some()
+        && format_of_extension(extension).is_some()
+}
+
+/// The format a stored avatar's extension stands for.
+pub fn format_of_extension(extension: &str) -> Option<ImageFormat> {
+    [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Gif,
+        ImageFormat::WebP,
+    ]
+    .into_iter()
+    .find(|format| format.extension() == extension)
 }
 
 #[cfg(test)]
@@ -149,5 +161,18 @@ mod tests {
             assert!(!is_avatar_file_name(name), "{name}");
         }
         assert!(is_avatar_file_name("0123456789abcdef0123456789abcdef.jpg"));
+    }
+
+    #[test]
+    fn maps_extensions_back_to_formats() {
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+        ] {
+            assert_eq!(format_of_extension(format.extension()), Some(format));
+        }
+        assert_eq!(format_of_extension("bmp"), None);
     }
 }

@@ -181,3 +181,78 @@ async fn a_missing_table_makes_writes_503_with_retry_after_and_readiness_fail() 
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+#[tokio::test]
+async fn pages_stay_full_when_dynamodb_cuts_scans_at_one_megabyte() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+    let app = TestApp::spawn(Backend::Aws).await;
+    let aws = app.aws.as_ref().unwrap();
+    // 1,200 items of about 2 KB: 2.4 MB, more than one 1 MB scan page holds.
+    let long_url = |index: usize| {
+        format!(
+            "https://cdn.example/{}/avatars/{index:032x}.png",
+            "p".repeat(2000)
+        )
+    };
+    for batch in (0..1200).collect::<Vec<_>>().chunks(25) {
+        let writes = batch
+            .iter()
+            .map(|index| {
+                let put = PutRequest::builder()
+                    .item(
+                        "email",
+                        AttributeValue::S(format!("big{index:05}@example.com")),
+                    )
+                    .item("name", AttributeValue::S(format!("Big {index}")))
+                    .item("avatar_url", AttributeValue::S(long_url(*index)))
+                    .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        aws.dynamodb
+            .batch_write_item()
+            .request_items(&aws.table, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The emulator really cuts a scan short, so the page below has to be filled from
+    // several scans.
+    let first_scan = aws
+        .dynamodb
+        .scan()
+        .table_name(&aws.table)
+        .limit(1001)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        first_scan.count() < 1001,
+        "the emulator returned {} items in one scan",
+        first_scan.count()
+    );
+    assert!(first_scan.last_evaluated_key().is_some());
+
+    let response = app.get("/users?limit=1000").await;
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    let first: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(first.len(), 1000);
+    let next = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    let response = app.get(&next).await;
+    assert!(response.headers().get("link").is_none());
+    let second: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(second.len(), 200);
+    let all: BTreeSet<String> = first
+        .iter()
+        .chain(&second)
+        .map(|user| user["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all.len(), 1200);
+}

@@ -23,10 +23,24 @@ pub fn png() -> Vec<u8> {
     encoded(ImageFormat::Png, 4, 4)
 }
 
-/// A PNG header declaring `width` × `height` pixels, with no image data behind it.
+/// A real PNG whose header is patched to declare `width` × `height` pixels (with the
+/// header's CRC made right again), the way a hostile upload is made.
 pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     let mut real = png();
     real[16..20].copy_from_slice(&width.to_be_bytes());
     real[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&real[12..29]);
+    real[29..33].copy_from_slice(&crc.to_be_bytes());
     real
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (!(crc & 1)).wrapping_add(1));
+        }
+    }
+    !crc
 }

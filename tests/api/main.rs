@@ -9,4 +9,5 @@ mod lifecycle;
 mod listing;
 mod lookup;
 mod operability;
+mod privacy;
 mod validation;
