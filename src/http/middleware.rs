@@ -48,6 +48,12 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let method = request.method().to_string();
+        let path = request.uri().path().to_owned();
+        let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+            || request
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|length| length != "0");
         let span = tracing::info_span!(
             "request",
             otel.kind = "server",
@@ -70,6 +76,7 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
         let result = self.inner.call(request).instrument(span.clone()).await;
         in_flight.decrement(1.0);
 
+        let refused_before_handler = result.is_err();
         let (route, response) = match result {
             Ok(output) => {
                 let response = output.into_response();
@@ -85,9 +92,16 @@ impl<E: Endpoint> Endpoint for ObservedEndpoint<E> {
             }
         };
         let mut response = ensure_problem_body(response);
-        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            // The rest of the body was never read, so the connection cannot carry another
-            // request; saying so keeps clients from reusing it.
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allowed) = allowed_methods(&path)
+            && let Ok(value) = HeaderValue::from_str(&allowed)
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        if refused_before_handler && has_body {
+            // The request was refused while its body was still (partly) unread (a 413 at
+            // the limit, a repeated field, a wrong content type), so the connection cannot
+            // carry another request; saying so keeps clients from reusing it.
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -149,6 +163,62 @@ fn route_of(operation: Option<&OperationId>, pattern: Option<&PathPattern>) -> S
     match pattern {
         Some(pattern) if !pattern.0.is_empty() && !pattern.0.contains('*') => pattern.0.to_string(),
         _ => "unmatched".to_owned(),
+    }
+}
+
+/// The methods a path answers, for the `Allow` header of a 405 (RFC 9110 requires it):
+/// the operations of the API document, and GET for the page, the Swagger UI and the
+/// document itself.
+fn allowed_methods(path: &str) -> Option<String> {
+    static ROUTES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let mut routes: Vec<(String, Vec<String>)> = RosterApi::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .map(|path| {
+                let methods = path
+                    .operations
+                    .iter()
+                    .map(|operation| operation.method.to_string())
+                    .collect();
+                (path.path, methods)
+            })
+            .collect();
+        for page in ["/", "/docs", "/openapi.json", "/openapi.yaml"] {
+            if !routes.iter().any(|(template, _)| template == page) {
+                routes.push((page.to_owned(), vec!["GET".to_owned()]));
+            }
+        }
+        routes
+    });
+    let mut methods: Vec<&str> = routes
+        .iter()
+        .filter(|(template, _)| template_matches(template, path))
+        .flat_map(|(_, methods)| methods.iter().map(String::as_str))
+        .collect();
+    if methods.is_empty() {
+        return None;
+    }
+    methods.sort_unstable();
+    methods.dedup();
+    Some(methods.join(", "))
+}
+
+/// Whether `path` fits a template such as `/user/{email}` (a parameter is one segment).
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut path_segments = path.split('/');
+    let mut template_segments = template.split('/');
+    loop {
+        match (template_segments.next(), path_segments.next()) {
+            (None, None) => return true,
+            (Some(expected), Some(actual)) => {
+                let parameter = expected.starts_with('{') && expected.ends_with('}');
+                if !(parameter && !actual.is_empty() || expected == actual) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -219,6 +289,19 @@ mod tests {
         assert_eq!(route_of(None, Some(&spec)), "/openapi.json");
         assert_eq!(route_of(None, Some(&PathPattern("".into()))), "unmatched");
         assert_eq!(route_of(None, None), "unmatched");
+    }
+
+    #[test]
+    fn a_405_names_the_methods_the_path_answers() {
+        assert_eq!(
+            allowed_methods("/user/a@example.com").as_deref(),
+            Some("DELETE, GET")
+        );
+        assert_eq!(allowed_methods("/user").as_deref(), Some("POST"));
+        assert_eq!(allowed_methods("/healthz").as_deref(), Some("GET"));
+        assert_eq!(allowed_methods("/openapi.json").as_deref(), Some("GET"));
+        assert_eq!(allowed_methods("/nowhere"), None);
+        assert_eq!(allowed_methods("/user/"), None);
     }
 
     #[test]

@@ -5,7 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -70,14 +75,56 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// An OTLP/gRPC receiver on 127.0.0.1: the collector's trace service, from the same
+/// opentelemetry-proto definitions.
+struct GrpcReceiver {
+    exports: Exports,
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.exports.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn start_grpc_receiver() -> (String, Exports) {
+    let exports: Exports = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = TraceServiceServer::new(GrpcReceiver {
+        exports: Arc::clone(&exports),
+    });
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    (format!("http://{address}"), exports)
+}
+
 #[tokio::test]
-async fn traces_reach_an_otlp_receiver_with_the_callers_trace_and_store_children() {
+async fn traces_reach_an_otlp_http_receiver_with_the_callers_trace_and_store_children() {
     let (endpoint, exports) = start_otlp_receiver().await;
+    check_exported_traces("http/protobuf", &endpoint, &exports).await;
+}
+
+#[tokio::test]
+async fn traces_reach_an_otlp_grpc_receiver_with_the_callers_trace_and_store_children() {
+    let (endpoint, exports) = start_grpc_receiver().await;
+    check_exported_traces("grpc", &endpoint, &exports).await;
+}
+
+async fn check_exported_traces(protocol: &str, endpoint: &str, exports: &Exports) {
     let mut app = TestApp::spawn_with(
         Backend::Aws,
         &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_SERVICE_NAME", "roster-under-test"),
         ],
     )

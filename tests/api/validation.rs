@@ -204,10 +204,34 @@ async fn a_large_chunked_upload_is_refused_with_413(backend: Backend) {
 }
 
 async fn a_declared_length_over_the_limit_is_413_at_once(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let app = TestApp::spawn_with(backend, &[("ROSTER_MAX_AVATAR_BYTES", "1024")]).await;
-    let big = vec![7u8; 512 * 1024];
-    let response = app.create_user("A", "a@example.com", big).await;
-    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Only the head is sent: the answer must come without the server waiting for a byte
+    // of the 512 KiB body it was promised.
+    let address = app.base_url.trim_start_matches("http://");
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /user HTTP/1.1\r\nhost: roster\r\ncontent-type: multipart/form-data; boundary=B\r\n\
+         content-length: {}\r\n\r\n",
+        512 * 1024
+    );
+    connection.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        connection.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered and closed without the body")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(answer.contains("connection: close"), "{answer}");
     assert_nothing_stored(&app).await;
 }
 
@@ -275,6 +299,7 @@ async fn unknown_routes_and_methods_answer_problems(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     assert_problem(app.get("/nope").await, StatusCode::NOT_FOUND).await;
     let put = app.client.put(app.url("/users")).send().await.unwrap();
+    assert_eq!(put.headers()["allow"], "GET");
     assert_problem(put, StatusCode::METHOD_NOT_ALLOWED).await;
 }
 
