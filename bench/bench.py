@@ -1,0 +1,1156 @@
+"""roster's on-demand benchmark: prints Markdown tables and writes target/bench/results.json.
+
+Run it with `bench/run` (see bench/README.md). Sections:
+
+  nginx       GET /users (100 users, embedded) against nginx serving the same body as a file
+  create      POST /user with a 10 KB PNG, embedded and AWS-on-moto
+  memory      startup-to-ready, idle RSS, 64 concurrent 5 MiB uploads (peak RSS, CPU)
+  growth      embedded at 1,000 / 10,000 / 100,000 users: GET /user/{email}, a 100-user
+              page, and a full streamed GET /users (time to first byte, MB/s, RSS growth)
+  growth-aws  AWS on moto with 40,000 users written straight into the table: full listing
+
+The server is pinned to CPU 0 and everything that makes load (wrk, this script, moto) to
+CPU 1. Every process this script starts is stopped by its PID when it ends, also on errors.
+Nothing here asserts a time bound: figures are printed next to their targets as met/missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+BINARY = ROOT / "target" / "release" / "roster"
+OUT_DIR = ROOT / "target" / "bench"
+MOTO = ROOT / "tests" / "support" / "moto_server.py"
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MiB = 1024 * 1024
+SECTIONS = ["nginx", "create", "memory", "growth", "growth-aws"]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# processes: every one started is remembered and stopped by PID
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen(argv, **kwargs)
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 15.0) -> None:
+        if process.poll() is None:
+            try:
+                os.kill(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                log(f"pid {process.pid} did not stop within {grace}s; SIGKILL")
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if process.stdin:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+        if process in self.running:
+            self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.running)):
+            try:
+                self.stop(process, grace=5.0)
+            except Exception as error:  # keep stopping the others
+                log(f"cannot stop pid {process.pid}: {error}")
+
+
+PROCS = Processes()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------
+# /proc readings of one process
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state); utime is field 14, stime field 15
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def vmrss(pid: int) -> float:
+    return status_kib(pid, "VmRSS") / 1024
+
+
+def vmhwm(pid: int) -> float:
+    return status_kib(pid, "VmHWM") / 1024
+
+
+def reset_hwm(pid: int) -> None:
+    """Reset the peak RSS (VmHWM) to the current RSS."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+class RssSampler:
+    """Samples VmRSS every few ms in a thread; a cross-check of VmHWM."""
+
+    def __init__(self, pid: int, interval: float = 0.002) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.peak = max(self.peak, vmrss(self.pid))
+            except (OSError, KeyError):
+                return
+            self.stopping.wait(self.interval)
+
+    def __enter__(self) -> "RssSampler":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
+def uptime_line() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average: " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# ---------------------------------------------------------------------------------------
+# images
+
+
+def png(width: int, height: int, pixels: bytes, level: int = 9) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = width * 3
+    raw = b"".join(b"\x00" + pixels[y * row : (y + 1) * row] for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, level))
+        + chunk(b"IEND", b"")
+    )
+
+
+def random_png_at_most(limit: int, width: int, rng: random.Random) -> bytes:
+    """A PNG of random (incompressible) RGB pixels, as large as possible but <= limit."""
+    height = max(1, limit // (width * 3 + 1))
+    for _ in range(10_000):  # bounded: shrinks by one row each time
+        image = png(width, height, rng.randbytes(width * height * 3), level=1)
+        if len(image) <= limit:
+            return image
+        height -= max(1, (len(image) - limit) // (width * 3 + 1))
+    raise RuntimeError("cannot make a PNG under the limit")
+
+
+TINY_PNG = png(1, 1, b"\x10\x20\x30")
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP helpers (only ever 127.0.0.1)
+
+BOUNDARY = "roster-bench-5d0c3e71"
+
+
+def multipart_parts(name: str, email: str, avatar: bytes) -> list[bytes]:
+    head = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n"
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n{email}\r\n"
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    return [head, avatar, f"\r\n--{BOUNDARY}--\r\n".encode()]
+
+
+def post_user(conn: http.client.HTTPConnection, name: str, email: str, avatar: bytes) -> int:
+    parts = multipart_parts(name, email, avatar)
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        "Content-Length": str(sum(map(len, parts))),
+    }
+    conn.request("POST", "/user", body=parts if len(avatar) > 65536 else b"".join(parts), headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def get(port: int, path: str, timeout: float = 60.0) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def probe_ready(port: int) -> bool:
+    """One raw GET /readyz; True on a 200."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# servers
+
+
+class Roster:
+    def __init__(self, env: dict[str, str], data_dir: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.log_path = log_path
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ROSTER_LISTEN": f"127.0.0.1:{self.port}",
+            "ROSTER_DATA_DIR": str(data_dir),
+            "RUST_LOG": "warn",
+            **env,
+        }
+        self.log_file = open(log_path, "ab")
+        self.spawned = time.perf_counter()
+        self.process = PROCS.start(
+            ["taskset", "-c", SERVER_CPU, str(BINARY)],
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self.process.pid  # taskset execs the binary: same PID
+        self.ready_after = self.wait_ready()
+        comm = Path(f"/proc/{self.pid}/comm").read_text().strip()
+        if comm != "roster":
+            raise RuntimeError(f"pid {self.pid} is {comm!r}, not roster")
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        deadline = self.spawned + timeout
+        while time.perf_counter() < deadline:
+            if probe_ready(self.port):
+                return time.perf_counter() - self.spawned
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.0005)
+        self.stop()
+        tail = self.log_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"roster did not become ready (exit {self.process.returncode}):\n{tail}")
+
+    def stop(self) -> None:
+        PROCS.stop(self.process)
+        self.log_file.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Nginx:
+    def __init__(self, workdir: Path, body: bytes) -> None:
+        self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "www").mkdir(exist_ok=True)
+        (workdir / "www" / "users").write_bytes(body)
+        conf = workdir / "nginx.conf"
+        conf.write_text(
+            f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {workdir}/www;
+        location = /users {{ default_type "application/json; charset=utf-8"; }}
+    }}
+}}
+"""
+        )
+        self.process = PROCS.start(
+            ["taskset", "-c", SERVER_CPU, "nginx", "-c", str(conf), "-p", str(workdir), "-e", f"{workdir}/error.log"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if get(self.port, "/users", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError("nginx did not start: " + (workdir / "error.log").read_text(errors="replace")[-1500:])
+
+    def stop(self) -> None:
+        PROCS.stop(self.process, sig=signal.SIGQUIT)
+
+
+class Moto:
+    def __init__(self, workdir: Path) -> None:
+        python = os.environ.get("PYTHON") or str(ROOT / ".venv" / "bin" / "python")
+        self.log_file = open(workdir / "moto.log", "ab")
+        self.process = PROCS.start(
+            ["taskset", "-c", LOAD_CPU, python, str(MOTO), "--port", "0"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log_file,
+            text=True,
+        )
+        line = self.process.stdout.readline()  # bounded: moto exits on error, closing stdout
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"moto did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str):
+        import boto3  # the venv's
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def create(self, table: str, bucket: str) -> None:
+        self.client("dynamodb").create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "email", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "email", "KeyType": "HASH"}],
+        )
+        self.client("s3").create_bucket(Bucket=bucket)
+
+    def roster_env(self, table: str, bucket: str) -> dict[str, str]:
+        return {
+            "ROSTER_BACKEND": "aws",
+            "ROSTER_TABLE": table,
+            "ROSTER_BUCKET": bucket,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def stop(self) -> None:
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()  # moto exits when its stdin closes
+            except OSError:
+                pass
+            self.process.stdin = None
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        PROCS.stop(self.process)
+        self.log_file.close()
+
+
+# ---------------------------------------------------------------------------------------
+# load
+
+
+def wrk(
+    url: str,
+    script: str,
+    duration: float,
+    connections: int,
+    server_pid: int,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    warmup: float = 0.0,
+) -> dict:
+    """One wrk run pinned to the load CPU; figures plus the server's CPU per 1000 requests."""
+
+    def run(seconds: float) -> dict:
+        argv = [
+            "taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            "--timeout", "30s", "-s", str(BENCH / script), url,
+        ]
+        if args:
+            argv += ["--", *args]
+        run_env = {**os.environ, **(env or {})}
+        run_env["BENCH_RUN"] = run_env.get("BENCH_RUN", "") + uuid.uuid4().hex[:8]  # distinct emails per run
+        process = PROCS.start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+        try:
+            out, err = process.communicate(timeout=seconds + 120)
+        finally:
+            PROCS.stop(process)
+        for line in out.splitlines():
+            if line.startswith("BENCH_JSON "):
+                return json.loads(line[len("BENCH_JSON ") :])
+        raise RuntimeError(f"wrk gave no figures (exit {process.returncode}):\n{out}\n{err}")
+
+    if warmup > 0:
+        run(warmup)
+    cpu_before = cpu_seconds(server_pid)
+    figures = run(duration)
+    cpu = cpu_seconds(server_pid) - cpu_before
+    seconds = figures["duration_us"] / 1e6
+    requests = figures["requests"]
+    errors = figures["errors"]
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 3),
+        "rps": round(requests / seconds, 1) if seconds else 0.0,
+        "p50_ms": figures["latency_us"]["p50"] / 1000,
+        "p90_ms": figures["latency_us"]["p90"] / 1000,
+        "p99_ms": figures["latency_us"]["p99"] / 1000,
+        "max_ms": figures["latency_us"]["max"] / 1000,
+        "bytes": figures["bytes"],
+        "errors": errors,
+        "error_count": sum(errors.values()),
+        "server_cpu_s": round(cpu, 3),
+        "server_cpu_s_per_1000": round(cpu / requests * 1000, 4) if requests else None,
+        "connections": connections,
+    }
+
+
+def seed_users(port: int, start: int, stop: int, prefix: str, concurrency: int) -> dict:
+    """Create users <prefix><i:07d>@seed.example for i in [start, stop) through the API."""
+    counter = itertools.count(start)
+    failures: list[str] = []
+    created = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            while not failures:
+                index = next(counter)  # atomic under the GIL
+                if index >= stop:
+                    return
+                email = f"{prefix}{index:07d}@seed.example"
+                try:
+                    status = post_user(conn, f"Seed User {index}", email, TINY_PNG)
+                except (OSError, http.client.HTTPException) as error:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    try:
+                        status = post_user(conn, f"Seed User {index}", email, TINY_PNG)
+                    except (OSError, http.client.HTTPException):
+                        failures.append(f"{email}: {error}")
+                        return
+                if status != 201:
+                    failures.append(f"{email}: {status}")
+                    return
+                with lock:
+                    created[0] += 1
+        finally:
+            conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    total = stop - start
+    last = started
+    while any(thread.is_alive() for thread in threads):
+        for thread in threads:
+            thread.join(timeout=0.5)
+        if time.perf_counter() - last > 15:
+            last = time.perf_counter()
+            rate = created[0] / (last - started)
+            left = (total - created[0]) / rate if rate else float("inf")
+            log(f"  seeded {created[0]}/{total} ({rate:.0f}/s, ~{left:.0f}s left)")
+    if failures:
+        raise RuntimeError(f"seeding failed: {failures[:3]}")
+    seconds = time.perf_counter() - started
+    return {"users": total, "seconds": round(seconds, 2), "per_second": round(total / seconds, 1)}
+
+
+def full_listing(port: int, pid: int, expected: int) -> dict:
+    """A full GET /users over a raw socket: time to first byte, total, MB/s, RSS growth."""
+    time.sleep(0.2)
+    rss_before = vmrss(pid)
+    reset_hwm(pid)
+    cpu_before = cpu_seconds(pid)
+    buffer = bytearray()
+    with RssSampler(pid) as sampler:
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            started = time.perf_counter()
+            sock.sendall(b"GET /users HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            first = None
+            deadline = started + 600
+            while time.perf_counter() < deadline:
+                chunk = sock.recv(1 << 20)
+                if first is None:
+                    first = time.perf_counter()
+                if not chunk:
+                    break
+                buffer += chunk
+            finished = time.perf_counter()
+    peak = vmhwm(pid)
+    cpu = cpu_seconds(pid) - cpu_before
+    head, _, raw = bytes(buffer).partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0]
+    if not status_line.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"GET /users answered {status_line!r}")
+    body = dechunk(raw) if b"transfer-encoding: chunked" in head.lower() else raw
+    users = json.loads(body)
+    if len(users) != expected:
+        raise RuntimeError(f"GET /users returned {len(users)} users, expected {expected}")
+    total = finished - started
+    return {
+        "users": len(users),
+        "body_bytes": len(body),
+        "ttfb_ms": round((first - started) * 1000, 2),
+        "total_ms": round(total * 1000, 1),
+        "mb_per_s": round(len(body) / total / 1e6, 1),
+        "rss_before_mib": round(rss_before, 1),
+        "peak_rss_mib": round(peak, 1),
+        "peak_growth_mib": round(peak - rss_before, 1),
+        "sampled_peak_growth_mib": round(max(sampler.peak, rss_before) - rss_before, 1),
+        "server_cpu_s": round(cpu, 3),
+    }
+
+
+def dechunk(raw: bytes) -> bytes:
+    out, position = [], 0
+    while position < len(raw):
+        end = raw.index(b"\r\n", position)
+        size = int(raw[position:end].split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(raw[end + 2 : end + 2 + size])
+        position = end + 2 + size + 2
+    return b"".join(out)
+
+
+def median_listing(runs: list[dict]) -> dict:
+    """The run with the median total time, with the worst RSS growth of all runs."""
+    ordered = sorted(runs, key=lambda run: run["total_ms"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["peak_growth_mib"] = max(run["peak_growth_mib"] for run in runs)
+    chosen["sampled_peak_growth_mib"] = max(run["sampled_peak_growth_mib"] for run in runs)
+    chosen["runs"] = len(runs)
+    chosen["total_ms_all"] = [run["total_ms"] for run in runs]
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------
+# sections
+
+
+class Bench:
+    def __init__(self, options: argparse.Namespace, workdir: Path) -> None:
+        self.o = options
+        self.workdir = workdir
+        self.results: dict = {}
+        self.targets: list[dict] = []
+        self.markdown: list[str] = []
+        self.rng = random.Random(20260701)
+        self.counter = itertools.count()
+
+    def dir(self, name: str) -> Path:
+        path = self.workdir / f"{next(self.counter):02d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    def roster(self, name: str, env: dict[str, str] | None = None, data_dir: Path | None = None) -> Roster:
+        where = self.dir(name)
+        return Roster(env or {}, data_dir or (where / "data"), where / "roster.log")
+
+    def target(self, what: str, goal: str, value: str, met: bool | None) -> None:
+        self.targets.append({"target": what, "goal": goal, "value": value, "met": met})
+
+    def md(self, *lines: str) -> None:
+        self.markdown.extend(lines)
+
+    # -- 1 ----------------------------------------------------------------------------
+    def section_nginx(self) -> None:
+        o = self.o
+        log("nginx: GET /users with 100 users, roster (embedded) vs nginx")
+        server = self.roster("nginx-roster")
+        nginx = None
+        try:
+            seed_users(server.port, 0, 100, "n", 16)
+            status, headers, body = get(server.port, "/users")
+            if status != 200 or len(json.loads(body)) != 100:
+                raise RuntimeError(f"GET /users: {status}")
+            nginx = Nginx(self.dir("nginx"), body)
+            if get(nginx.port, "/users")[2] != body:
+                raise RuntimeError("nginx does not serve the identical body")
+            targets = {"roster": (server.port, server.pid), "nginx": (nginx.port, nginx.pid)}
+            rows, extra = {}, {}
+            for connections, table in ((o.connections, rows), (o.extra_connections, extra)):
+                if not connections:
+                    continue
+                runs: dict[str, list[dict]] = {"roster": [], "nginx": []}
+                for round_ in range(o.nginx_rounds):  # interleaved, so both see the same background load
+                    for name, (port, pid) in targets.items():
+                        log(f"  wrk GET /users against {name}, {connections} connections, round {round_ + 1}")
+                        runs[name].append(wrk(
+                            f"http://127.0.0.1:{port}/users", "report.lua", o.duration, connections, pid,
+                            warmup=o.warmup if round_ == 0 else 0,
+                        ))
+                for name, found in runs.items():
+                    ordered = sorted(found, key=lambda run: run["rps"])
+                    table[name] = {**ordered[len(ordered) // 2], "rps_all_rounds": [run["rps"] for run in found]}
+        finally:
+            if nginx:
+                nginx.stop()
+            server.stop()
+        ratio = rows["roster"]["rps"] / rows["nginx"]["rps"]
+        self.results["nginx"] = {"body_bytes": len(body), "roster": rows["roster"], "nginx": rows["nginx"],
+                                 "ratio_rps": round(ratio, 3)}
+        if extra:
+            extra_ratio = extra["roster"]["rps"] / extra["nginx"]["rps"]
+            self.results["nginx"]["extra"] = {**extra, "ratio_rps": round(extra_ratio, 3)}
+        self.md(
+            "### GET /users, 100 users: roster (embedded) vs nginx serving the same body",
+            "",
+            f"Body: {len(body):,} bytes of JSON. wrk: 1 thread on CPU {LOAD_CPU}, keep-alive connections, "
+            f"{o.nginx_rounds} interleaved round(s) of {o.duration:g} s per server (the median round is shown) "
+            f"after a {o.warmup:g} s warm-up; servers on CPU {SERVER_CPU}. "
+            "nginx 1 worker, access log off, the body as a static file (Content-Length, sendfile); "
+            "roster streams it chunked from redb.",
+            "",
+            "| server | connections | req/s | p50 ms | p99 ms | server CPU s / 1000 req | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        )
+        for table, r in ((rows, ratio), (extra, extra_ratio if extra else None)):
+            if not table:
+                continue
+            for name in ("roster", "nginx"):
+                row = table[name]
+                self.md(f"| {name} | {row['connections']} | {row['rps']:,.0f} | {row['p50_ms']:.3f} | "
+                        f"{row['p99_ms']:.3f} | {fmt(row['server_cpu_s_per_1000'])} | {row['error_count']} |")
+            cpu_ratio = ratio_of(table["roster"], table["nginx"])
+            self.md(f"| **roster / nginx** | {table['roster']['connections']} | **{r:.2f}×** | | | "
+                    f"{cpu_ratio} | |")
+        self.md("", f"The target is judged at {o.connections} connections; the "
+                f"{o.extra_connections}-connection rows are for information." if extra else "", "")
+        self.target("GET /users (100 users) req/s vs nginx", "≥ 0.50× nginx",
+                    f"{ratio:.2f}× (server CPU per request {ratio_of(rows['roster'], rows['nginx'])} nginx's)",
+                    ratio >= 0.5)
+
+    # -- 2 ----------------------------------------------------------------------------
+    def section_create(self) -> None:
+        o = self.o
+        where = self.dir("create")
+        avatar = random_png_at_most(10 * 1024, 56, self.rng)
+        (where / "avatar.png").write_bytes(avatar)
+        rows = {}
+        log(f"create: POST /user with a {len(avatar):,}-byte PNG, embedded")
+        server = self.roster("create-embedded")
+        try:
+            rows["embedded"] = wrk(server.url, "post_user.lua", o.duration, o.connections, server.pid,
+                                   env={"BENCH_PNG": str(where / "avatar.png"), "BENCH_RUN": "e"},
+                                   warmup=o.warmup)
+        finally:
+            server.stop()
+        log("create: POST /user on AWS (moto)")
+        moto = Moto(where)
+        try:
+            moto.create("bench-users", "bench-avatars")
+            server = self.roster("create-aws", moto.roster_env("bench-users", "bench-avatars"))
+            try:
+                rows["aws (moto)"] = wrk(server.url, "post_user.lua", o.duration, o.connections, server.pid,
+                                         env={"BENCH_PNG": str(where / "avatar.png"), "BENCH_RUN": "a"},
+                                         warmup=o.warmup)
+            finally:
+                server.stop()
+        finally:
+            moto.stop()
+        self.results["create"] = {"avatar_bytes": len(avatar), **rows}
+        self.md(
+            f"### POST /user, a {len(avatar):,}-byte PNG (random pixels), a distinct email per request",
+            "",
+            f"wrk + bench/post_user.lua, {o.connections} connections, {o.duration:g} s after a {o.warmup:g} s "
+            "warm-up. Server CPU is utime+stime of the roster process only (not moto's). On moto the "
+            "emulator (one Python process, DynamoDB requests serialised) saturates long before roster: "
+            "compare CPU per request there, not req/s.",
+            "",
+            "| backend | req/s | p50 ms | p99 ms | server CPU s / 1000 req | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        )
+        for name, row in rows.items():
+            self.md(f"| {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
+                    f"{fmt(row['server_cpu_s_per_1000'])} | {row['error_count']} |")
+        self.md("")
+
+    # -- 3 ----------------------------------------------------------------------------
+    def section_memory(self) -> None:
+        o = self.o
+        log("memory: startup-to-ready and idle RSS")
+        starts = []
+        for attempt in range(o.starts):
+            server = self.roster("startup")
+            try:
+                time.sleep(0.5)
+                starts.append({"ready_ms": round(server.ready_after * 1000, 2), "idle_rss_mib": round(vmrss(server.pid), 1)})
+            finally:
+                server.stop()
+        ready = statistics.median(s["ready_ms"] for s in starts)
+        idle = statistics.median(s["idle_rss_mib"] for s in starts)
+
+        limit = 5 * MiB
+        big = random_png_at_most(limit - 4096, 1024, self.rng)
+        log(f"memory: {o.upload_concurrency} concurrent uploads of a {len(big):,}-byte PNG, {o.upload_rounds} round(s)")
+        server = self.roster("uploads")
+        try:
+            time.sleep(0.3)
+            idle_here = vmrss(server.pid)
+            reset_hwm(server.pid)
+            cpu_before = cpu_seconds(server.pid)
+            latencies: list[float] = []
+            statuses: list[int] = []
+            barrier = threading.Barrier(o.upload_concurrency)
+            lock = threading.Lock()
+
+            def uploader(worker: int) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+                try:
+                    for round_ in range(o.upload_rounds):
+                        barrier.wait(timeout=300)
+                        started = time.perf_counter()
+                        try:
+                            status = post_user(conn, "Big Upload", f"big-{round_}-{worker}@bench.example", big)
+                        except (OSError, http.client.HTTPException):
+                            status = -1
+                        with lock:
+                            latencies.append(time.perf_counter() - started)
+                            statuses.append(status)
+                finally:
+                    conn.close()
+
+            with RssSampler(server.pid, 0.005) as sampler:
+                started = time.perf_counter()
+                threads = [threading.Thread(target=uploader, args=(w,), daemon=True) for w in range(o.upload_concurrency)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=900)
+                wall = time.perf_counter() - started
+            cpu = cpu_seconds(server.pid) - cpu_before
+            peak = vmhwm(server.pid)
+            after = vmrss(server.pid)
+        finally:
+            server.stop()
+        count = len(statuses)
+        ok = statuses.count(201)
+        latencies.sort()
+        uploads = {
+            "concurrency": o.upload_concurrency,
+            "rounds": o.upload_rounds,
+            "avatar_bytes": len(big),
+            "uploads": count,
+            "created": ok,
+            "other_statuses": sorted(set(s for s in statuses if s != 201)),
+            "seconds": round(wall, 2),
+            "uploads_per_s": round(count / wall, 1),
+            "mb_per_s": round(count * len(big) / wall / 1e6, 1),
+            "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+            "rss_before_mib": round(idle_here, 1),
+            "peak_rss_mib": round(peak, 1),
+            "sampled_peak_rss_mib": round(sampler.peak, 1),
+            "rss_after_mib": round(after, 1),
+            "server_cpu_s": round(cpu, 3),
+            "server_cpu_s_per_1000": round(cpu / count * 1000, 2),
+        }
+        self.results["memory"] = {"starts": starts, "ready_ms_median": ready, "idle_rss_mib_median": idle,
+                                  "uploads": uploads}
+        self.md(
+            "### Start-up, idle memory, 64 concurrent 5 MiB uploads (embedded)",
+            "",
+            f"Start-up: from spawning the binary (`taskset -c {SERVER_CPU} target/release/roster`, empty data "
+            f"dir) to the first 200 of `GET /readyz`, polled every 0.5 ms; {len(starts)} starts. Idle RSS: VmRSS "
+            "0.5 s after ready. Uploads: "
+            f"{o.upload_concurrency} Python clients at once, {o.upload_rounds} round(s), each a "
+            f"{len(big):,}-byte PNG of random pixels (incompressible; the limit is {limit:,}); peak RSS is "
+            "VmHWM of the roster process (reset through clear_refs before the uploads).",
+            "",
+            "| figure | value |",
+            "| --- | ---: |",
+            f"| startup-to-ready, median (min–max) | {ready:.1f} ms ({min(s['ready_ms'] for s in starts):.1f}–"
+            f"{max(s['ready_ms'] for s in starts):.1f}) |",
+            f"| idle RSS, median | {idle:.1f} MiB |",
+            f"| uploads created / sent | {ok} / {count} |",
+            f"| upload p50 / p99 | {uploads['p50_ms']:,.0f} / {uploads['p99_ms']:,.0f} ms |",
+            f"| upload throughput | {uploads['uploads_per_s']:.1f} uploads/s, {uploads['mb_per_s']:.0f} MB/s |",
+            f"| RSS before → peak (VmHWM) → after | {idle_here:.1f} → {peak:.1f} → {after:.1f} MiB |",
+            f"| server CPU per 1000 uploads | {uploads['server_cpu_s_per_1000']:.1f} s |",
+            "",
+        )
+        self.target("startup-to-ready (median)", "< 100 ms", f"{ready:.1f} ms", ready < 100)
+        self.target("idle RSS (median)", "< 20 MiB", f"{idle:.1f} MiB", idle < 20)
+        self.target(f"peak RSS, {o.upload_concurrency} concurrent 5 MiB uploads", "< 100 MiB", f"{peak:.1f} MiB",
+                    peak < 100 and ok == count)
+
+    # -- 4 ----------------------------------------------------------------------------
+    def section_growth(self) -> None:
+        o = self.o
+        sizes = o.sizes
+        where = self.dir("growth")
+        data_dir = where / "data"
+        points = []
+        seeded = 0
+        server = self.roster("growth-seed", data_dir=data_dir)
+        try:
+            for size in sizes:
+                log(f"growth: seeding {seeded:,} → {size:,} users through the API ({o.seed_concurrency} at a time)")
+                seeding = seed_users(server.port, seeded, size, "g", o.seed_concurrency)
+                log(f"  {seeding['per_second']:.0f} creates/s")
+                seeded = size
+                server.stop()
+                server = self.roster(f"growth-{size}", data_dir=data_dir)
+                time.sleep(0.5)
+                point = {"users": size, "seeding": seeding, "ready_ms": round(server.ready_after * 1000, 2),
+                         "idle_rss_mib": round(vmrss(server.pid), 1)}
+                paths = self.page_paths(server.port, size, where / f"paths-{size}.txt")
+                log(f"  wrk GET /user/{{email}} at {size:,}")
+                point["get_user"] = wrk(server.url, "get_user_random.lua", o.duration, o.connections, server.pid,
+                                        args=[str(size), "g"], warmup=o.warmup)
+                log(f"  wrk GET /users?limit=100 at {size:,} ({len(paths)} page positions)")
+                point["page"] = wrk(server.url, "get_paths.lua", o.duration, o.connections, server.pid,
+                                    args=[str(where / f"paths-{size}.txt")], warmup=o.warmup)
+                log(f"  full GET /users at {size:,}")
+                point["listing"] = median_listing(
+                    [full_listing(server.port, server.pid, size) for _ in range(o.listings)])
+                points.append(point)
+        finally:
+            server.stop()
+        self.results["growth"] = {"points": points}
+        self.md(
+            "### Growth, embedded backend",
+            "",
+            "Users seeded through the API (concurrent POSTs with a 1×1 PNG), then the server restarted on the "
+            f"same data dir. wrk {o.connections} connections, {o.duration:g} s per point after a {o.warmup:g} s "
+            "warm-up: `GET /user/{email}` picks a random existing email per request; `GET /users?limit=100` "
+            "picks a random page start among ~100 cursors spread over the whole table. Full listing: one "
+            f"streamed `GET /users` read as fast as possible over a raw socket, {o.listings} runs (median total; "
+            "worst RSS growth); RSS growth = VmHWM during the read (reset via clear_refs) − VmRSS before.",
+            "",
+            "| users | ready ms | idle RSS MiB | GET /user p50 / p99 ms | µs CPU/req | page p50 / p99 ms | µs CPU/req "
+            "| listing TTFB ms | listing total ms | MB/s | body MB | RSS growth MiB |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        )
+        for p in points:
+            g, pg, li = p["get_user"], p["page"], p["listing"]
+            self.md(
+                f"| {p['users']:,} | {p['ready_ms']:.1f} | {p['idle_rss_mib']:.1f} | "
+                f"{g['p50_ms']:.3f} / {g['p99_ms']:.3f} | {cpu_us(g)} | "
+                f"{pg['p50_ms']:.3f} / {pg['p99_ms']:.3f} | {cpu_us(pg)} | "
+                f"{li['ttfb_ms']:.1f} | {li['total_ms']:,.1f} | {li['mb_per_s']:.0f} | {li['body_bytes'] / 1e6:.1f} | "
+                f"{li['peak_growth_mib']:.1f} |"
+            )
+        self.md("", "Seeding rate (not a benchmark figure): " + ", ".join(
+            f"{p['seeding']['per_second']:.0f} creates/s up to {p['users']:,}" for p in points), "")
+        if len(points) >= 2:
+            small, large = points[0], points[-1]
+            for key, label in (("get_user", "GET /user/{email}"), ("page", "GET /users?limit=100")):
+                ratio = large[key]["p50_ms"] / small[key]["p50_ms"]
+                self.target(f"{label} p50 at {large['users']:,} vs {small['users']:,} users", "≤ 1.2×",
+                            f"{ratio:.2f}× (p99 {large[key]['p99_ms'] / small[key]['p99_ms']:.2f}×, CPU/req "
+                            f"{ratio_of(large[key], small[key])})", ratio <= 1.2)
+        last = points[-1]
+        self.target(f"RSS growth, full listing of {last['users']:,} users (embedded)", "< 16 MiB",
+                    f"{last['listing']['peak_growth_mib']:.1f} MiB", last["listing"]["peak_growth_mib"] < 16)
+
+    def page_paths(self, port: int, size: int, out: Path) -> list[str]:
+        """~100 page starts spread over the table: the first page plus cursors from a walk."""
+        step = min(1000, max(1, size // 100))
+        paths = ["/users?limit=100"]
+        path = f"/users?limit={step}"
+        position = 0
+        for _ in range(size // step + 2):  # bounded walk
+            status, headers, body = get(port, path)
+            if status != 200:
+                raise RuntimeError(f"GET {path}: {status}")
+            position += len(json.loads(body))
+            link = next((v for k, v in headers.items() if k.lower() == "link"), None)
+            if not link:
+                break
+            next_path = link.split(">", 1)[0].lstrip("<")
+            cursor = urllib.parse.parse_qs(urllib.parse.urlsplit(next_path).query)["cursor"][0]
+            if position <= size - 100:
+                paths.append(f"/users?limit=100&cursor={cursor}")
+            path = next_path
+        out.write_text("\n".join(paths) + "\n")
+        return paths
+
+    def section_growth_aws(self) -> None:
+        o = self.o
+        count = o.aws_users
+        where = self.dir("growth-aws")
+        moto = Moto(where)
+        try:
+            moto.create("bench-users", "bench-avatars")
+            log(f"growth-aws: writing {count:,} items straight into the table (batch_write_item)")
+            dynamodb = moto.client("dynamodb")
+            started = time.perf_counter()
+            for first in range(0, count, 25):
+                batch = [
+                    {"PutRequest": {"Item": {
+                        "name": {"S": f"Seed User {i}"},
+                        "email": {"S": f"a{i:07d}@seed.example"},
+                        "avatar_url": {"S": f"https://bench-avatars.s3.us-east-1.amazonaws.com/avatars/{uuid.uuid4().hex}.png"},
+                    }}}
+                    for i in range(first, min(first + 25, count))
+                ]
+                request = {"bench-users": batch}
+                for _ in range(20):  # bounded retries of unprocessed items
+                    answer = dynamodb.batch_write_item(RequestItems=request)
+                    request = answer.get("UnprocessedItems") or {}
+                    if not request:
+                        break
+                else:
+                    raise RuntimeError("batch_write_item kept items unprocessed")
+            log(f"  written in {time.perf_counter() - started:.1f}s")
+            server = self.roster("growth-aws", moto.roster_env("bench-users", "bench-avatars"))
+            try:
+                time.sleep(0.5)
+                idle = vmrss(server.pid)
+                log(f"  full GET /users of {count:,} users on moto")
+                listing = median_listing([full_listing(server.port, server.pid, count) for _ in range(o.aws_listings)])
+            finally:
+                server.stop()
+        finally:
+            moto.stop()
+        self.results["growth_aws"] = {"users": count, "idle_rss_mib": round(idle, 1), "listing": listing}
+        self.md(
+            f"### Full listing, AWS backend on moto, {count:,} users",
+            "",
+            "Items written straight into the table with boto3 `batch_write_item` (exactly name, email, "
+            f"avatar_url, all S); roster scans it {500} users per page (`ROSTER_LIST_PAGE_SIZE` default). "
+            f"{o.aws_listings} runs (median total; worst RSS growth). Times are dominated by moto's scan.",
+            "",
+            "| users | idle RSS MiB | TTFB ms | total ms | MB/s | body MB | RSS growth MiB | server CPU s |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {count:,} | {idle:.1f} | {listing['ttfb_ms']:.1f} | {listing['total_ms']:,.0f} | "
+            f"{listing['mb_per_s']:.1f} | {listing['body_bytes'] / 1e6:.1f} | {listing['peak_growth_mib']:.1f} | "
+            f"{listing['server_cpu_s']:.2f} |",
+            "",
+        )
+        self.target(f"RSS growth, full listing of {count:,} users (AWS on moto)", "< 16 MiB",
+                    f"{listing['peak_growth_mib']:.1f} MiB", listing["peak_growth_mib"] < 16)
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def cpu_us(row: dict) -> str:
+    per = row.get("server_cpu_s_per_1000")
+    return "—" if per is None else f"{per * 1000:.0f}"
+
+
+def ratio_of(large: dict, small: dict) -> str:
+    a, b = large.get("server_cpu_s_per_1000"), small.get("server_cpu_s_per_1000")
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def ensure_tools(build: bool) -> None:
+    missing = [tool for tool in ("wrk", "nginx", "taskset") if not shutil.which(tool) and not Path("/usr/sbin/" + tool).exists()]
+    if missing and {"wrk", "nginx"} >= set(missing) and shutil.which("apt-get") and os.geteuid() == 0:
+        log(f"installing {' '.join(missing)} (apt-get)")
+        subprocess.run(["apt-get", "update"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "wrk", "nginx"], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    elif missing:
+        raise SystemExit(f"missing tools: {', '.join(missing)} (Debian: apt-get install -y wrk nginx util-linux)")
+    if "/usr/sbin" not in os.environ.get("PATH", ""):
+        os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin"
+    if build:
+        log("cargo build --release")
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not BINARY.exists():
+        raise SystemExit(f"{BINARY} is missing: run cargo build --release")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes and short runs (a smoke run)")
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
+    parser.add_argument("--duration", type=float, help="seconds per wrk point (default 10, quick 3)")
+    parser.add_argument("--warmup", type=float, help="seconds of unrecorded wrk warm-up per point (default 2, quick 1)")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4: 2 per core)")
+    parser.add_argument("--extra-connections", type=int, default=64,
+                        help="also compare roster and nginx at this many connections (0: no; default 64)")
+    parser.add_argument("--sizes", help="growth sizes, comma-separated (default 1000,10000,100000)")
+    parser.add_argument("--aws-users", type=int, help="users for growth-aws (default 40000, quick 4000)")
+    parser.add_argument("--seed-concurrency", type=int, default=32)
+    parser.add_argument("--no-build", action="store_true", help="use target/release/roster as it is")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, logs)")
+    parser.add_argument("--output", type=Path, default=OUT_DIR / "results.json")
+    o = parser.parse_args()
+    o.duration = o.duration or (3 if o.quick else 10)
+    o.warmup = o.warmup if o.warmup is not None else (1 if o.quick else 2)
+    o.sizes = [int(s) for s in o.sizes.split(",")] if o.sizes else ([1000, 5000] if o.quick else [1000, 10000, 100000])
+    o.aws_users = o.aws_users or (4000 if o.quick else 40000)
+    o.starts = 3 if o.quick else 7
+    o.nginx_rounds = 1 if o.quick else 3
+    o.listings = 2 if o.quick else 3
+    o.aws_listings = 1 if o.quick else 2
+    o.upload_concurrency = 64
+    o.upload_rounds = 1 if o.quick else 2
+    sections = o.only or SECTIONS
+
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("needs at least 2 CPUs (server on CPU 0, load on CPU 1)")
+    ensure_tools(not o.no_build)
+    os.sched_setaffinity(0, {int(LOAD_CPU)})  # this script's clients run beside wrk, not the server
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = Path(tempfile.mkdtemp(prefix="roster-bench-"))
+    load_start = uptime_line()
+    log(f"start: {load_start}")
+    started = time.time()
+    bench = Bench(o, workdir)
+    failed = []
+    try:
+        for section in sections:
+            try:
+                getattr(bench, "section_" + section.replace("-", "_"))()
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:
+                failed.append(section)
+                log(f"section {section} failed: {error!r}")
+                bench.md(f"### {section}: FAILED", "", f"`{error!r}`"[:1500], "")
+                PROCS.stop_all()
+    finally:
+        PROCS.stop_all()
+        if o.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    load_end = uptime_line()
+    log(f"end: {load_end}")
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "src", "Cargo.toml", "Cargo.lock"],
+                           capture_output=True, text=True).stdout.strip()
+    header = [
+        f"## Benchmark{' (quick)' if o.quick else ''}",
+        "",
+        f"roster {commit}{' + uncommitted changes' if dirty else ''}, release build; "
+        f"{os.cpu_count()} CPUs, {Path('/proc/meminfo').read_text().split()[1]} kB RAM; {time.strftime('%Y-%m-%d %H:%M %Z')}; "
+        f"run took {time.time() - started:.0f} s.",
+        "",
+        f"- load at start: `{load_start}`",
+        f"- load at end: `{load_end}`",
+        "",
+    ]
+    targets = ["### Targets", "", "| target | goal | measured | |", "| --- | --- | --- | --- |"]
+    for t in bench.targets:
+        mark = "met" if t["met"] else ("missed" if t["met"] is False else "—")
+        targets.append(f"| {t['target']} | {t['goal']} | {t['value']} | **{mark}** |")
+    document = "\n".join(header + bench.markdown + targets) + "\n"
+    print(document)
+
+    o.output.parent.mkdir(parents=True, exist_ok=True)
+    o.output.write_text(json.dumps({
+        "quick": o.quick,
+        "commit": commit,
+        "dirty": bool(dirty),
+        "sections": sections,
+        "failed": failed,
+        "load_start": load_start,
+        "load_end": load_end,
+        "settings": {"duration_s": o.duration, "warmup_s": o.warmup, "connections": o.connections,
+                     "sizes": o.sizes, "aws_users": o.aws_users, "server_cpu": SERVER_CPU, "load_cpu": LOAD_CPU},
+        "results": bench.results,
+        "targets": bench.targets,
+    }, indent=2) + "\n")
+    o.output.with_suffix(".md").write_text(document)
+    log(f"wrote {o.output} and {o.output.with_suffix('.md')}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        PROCS.stop_all()
