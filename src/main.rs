@@ -6,6 +6,11 @@ use roster::http;
 use roster::startup::{Application, shutdown_signal};
 use roster::telemetry::Telemetry;
 
+/// jemalloc: measured here, glibc's malloc and free took a fifth of a listing's CPU, and
+/// glibc's arenas kept the peak of concurrent uploads resident long after they ended.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -249,6 +249,9 @@ fn problem_of(error: poem::Error) -> Response {
     if is_problem(&response) {
         return response;
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return ApiError::new(status, message).into_response();
+    }
     if status.is_server_error() {
         tracing::error!(%status, cause = %message, "request failed");
         return ApiError::internal().into_response();

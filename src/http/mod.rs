@@ -22,6 +22,7 @@ use poem_openapi::OpenApiService;
 pub use api::RosterApi;
 pub use state::AppState;
 pub use upload::AvatarByteLimit;
+use upload::UploadSlots;
 
 /// The OpenAPI document's service description, shared by `/openapi.json`, the Swagger UI
 /// and `roster openapi`.
@@ -37,19 +38,28 @@ pub fn openapi_service() -> OpenApiService<RosterApi, ()> {
 /// Every route of the service, wrapped in the request middleware.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = openapi_service();
-    let docs = api.swagger_ui();
     let spec_json = api.spec_endpoint();
     let spec_yaml = api.spec_endpoint_yaml();
     let avatar_limit = AvatarByteLimit(state.avatar_limits().max_bytes);
     Route::new()
-        .nest("/docs", docs)
+        .at("/docs", poem::get(swagger_ui))
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
         .nest("/", api)
         .data(state)
         .data(avatar_limit)
+        .data(UploadSlots::default())
         .with(CatchPanic::new())
         .with(middleware::Observe)
+}
+
+/// The Swagger UI, its script and style inlined (served from the binary, no CDN) with the
+/// document. It weighs about 3 MB, so it is built on the first visit rather than at
+/// start-up, and then served from that one copy.
+#[poem::handler]
+fn swagger_ui() -> poem::web::Html<&'static str> {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    poem::web::Html(PAGE.get_or_init(|| openapi_service().swagger_ui_html()))
 }
 
 /// Characters that must be escaped in one path segment (RFC 3986 `pchar` allows the rest,

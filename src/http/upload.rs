@@ -4,6 +4,7 @@
 //! bodies), so the body is never held in memory, and the rest of it is never read.
 
 use std::io;
+use std::sync::Arc;
 
 use multer::{Constraints, Multipart, SizeLimit};
 use poem::error::ResponseError;
@@ -25,9 +26,30 @@ const FORM_OVERHEAD_BYTES: u64 = 64 * 1024;
 /// Text fields are read into memory; anything this long is far past every limit already.
 const MAX_TEXT_FIELD_BYTES: usize = 4 * 1024;
 
+/// The most a spool write holds in memory before it reaches the file.
+const SPOOL_WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The avatar byte limit in force, put into each request's data by the HTTP layer.
 #[derive(Debug, Clone, Copy)]
 pub struct AvatarByteLimit(pub u64);
+
+/// How many uploads are read at once. Each one being read holds the HTTP stack's and the
+/// multipart parser's buffers (about 1.5 MiB when the client sends fast); the others wait
+/// with their bodies still in the kernel, so memory stays bounded however many arrive.
+pub const CONCURRENT_UPLOADS: usize = 16;
+
+/// How long an upload may wait for its turn before it is answered 503.
+const UPLOAD_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The turns to read an upload, shared by every request.
+#[derive(Debug, Clone)]
+pub struct UploadSlots(Arc<tokio::sync::Semaphore>);
+
+impl Default for UploadSlots {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(CONCURRENT_UPLOADS)))
+    }
+}
 
 /// A create-user form as it arrived: the text fields as sent and the avatar spooled to a
 /// temporary file (deleted when dropped). The domain judges the content afterwards.
@@ -56,6 +78,8 @@ pub enum UploadError {
     AvatarTooLarge(u64),
     #[error("the upload could not be written to temporary storage")]
     Spool(#[source] io::Error),
+    #[error("too many uploads are in progress; retry later")]
+    Busy,
 }
 
 impl ResponseError for UploadError {
@@ -69,6 +93,7 @@ impl ResponseError for UploadError {
             Self::TextTooLong(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::AvatarTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Spool(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -143,6 +168,15 @@ impl ParsePayload for UserUpload {
         let limit = request
             .data::<AvatarByteLimit>()
             .map_or(u64::MAX, |limit| limit.0);
+        let _turn = match request.data::<UploadSlots>() {
+            Some(slots) => Some(
+                tokio::time::timeout(UPLOAD_QUEUE_TIMEOUT, Arc::clone(&slots.0).acquire_owned())
+                    .await
+                    .map_err(|_| UploadError::Busy)?
+                    .map_err(|_| UploadError::Busy)?,
+            ),
+            None => None,
+        };
         Ok(read_form(request, body, limit).await?)
     }
 }
@@ -252,6 +286,9 @@ async fn spool(mut field: multer::Field<'_>, limit: u64) -> Result<NamedTempFile
         .map_err(UploadError::Spool)?;
     let handle = spooled.as_file().try_clone().map_err(UploadError::Spool)?;
     let mut file = tokio::fs::File::from_std(handle);
+    // tokio's file buffers up to 2 MiB per write by default; with many uploads at once
+    // that, not the upload itself, would set the memory peak.
+    file.set_max_buf_size(SPOOL_WRITE_BUFFER_BYTES);
     let mut written: u64 = 0;
     while let Some(chunk) = field
         .chunk()
