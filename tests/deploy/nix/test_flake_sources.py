@@ -46,9 +46,14 @@ def relative(entry: dict) -> str:
 
 def test_rust_build_reads_only_the_crate(sources):
     paths = {relative(e) for e in sources["rust"]["entries"]}
-    assert {"Cargo.toml", "Cargo.lock", "src", "tests"} <= paths
+    assert {"Cargo.toml", "Cargo.lock", "src", "tests", "crates"} <= paths
     for unrelated in ("chart", "kustomize", "terraform", "docs", "scripts", ".github", "flake.nix", "nix", "README.md"):
         assert not any(p == unrelated or p.startswith(unrelated + "/") for p in paths), unrelated
+
+
+def test_rust_build_takes_workspace_members_without_the_fuzz_target(sources):
+    crates = next(e for e in sources["rust"]["entries"] if relative(e) == "crates")
+    assert [Path(p).relative_to(REPO).as_posix() for p in crates["minus"]] == ["crates/imaging/fuzz"]
 
 
 def test_rust_build_takes_tests_without_the_python_suites(sources):
