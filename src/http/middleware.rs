@@ -3,7 +3,6 @@
 //! it came from a handler, an extractor (a missing field, a wrong content type, a 413) or
 //! the router (404, 405).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -153,12 +152,51 @@ fn is_acceptable_request_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= 128 && value.bytes().all(|byte| byte.is_ascii_graphic())
 }
 
-/// The template of the matched route as the OpenAPI document spells it
-/// (`/user/{email}`), never the raw path, so metrics and spans don't grow a series per
-/// user. Routes outside the document (the Swagger UI, the spec) use the router's pattern.
+/// Every route the service answers, read once from the API description: its template as
+/// the OpenAPI document spells it (`/user/{email}`), its methods and operation ids, plus
+/// GET for the page, the Swagger UI and the document itself.
+struct Route {
+    template: String,
+    methods: Vec<(String, Option<&'static str>)>,
+}
+
+fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut routes: Vec<Route> = RosterApi::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .map(|path| Route {
+                template: path.path,
+                methods: path
+                    .operations
+                    .iter()
+                    .map(|operation| (operation.method.to_string(), operation.operation_id))
+                    .collect(),
+            })
+            .collect();
+        for page in ["/", "/docs", "/openapi.json", "/openapi.yaml"] {
+            if !routes.iter().any(|route| route.template == page) {
+                routes.push(Route {
+                    template: page.to_owned(),
+                    methods: vec![("GET".to_owned(), None)],
+                });
+            }
+        }
+        routes
+    })
+}
+
+/// The template of the matched route, never the raw path, so metrics and spans don't grow
+/// a series per user. Routes outside the document use the router's pattern.
 fn route_of(operation: Option<&OperationId>, pattern: Option<&PathPattern>) -> String {
-    if let Some(path) = operation.and_then(|operation| operation_paths().get(operation.0)) {
-        return (*path).clone();
+    let documented = operation.and_then(|operation| {
+        routes()
+            .iter()
+            .find(|route| route.methods.iter().any(|(_, id)| *id == Some(operation.0)))
+    });
+    if let Some(route) = documented {
+        return route.template.clone();
     }
     match pattern {
         Some(pattern) if !pattern.0.is_empty() && !pattern.0.contains('*') => pattern.0.to_string(),
@@ -166,35 +204,12 @@ fn route_of(operation: Option<&OperationId>, pattern: Option<&PathPattern>) -> S
     }
 }
 
-/// The methods a path answers, for the `Allow` header of a 405 (RFC 9110 requires it):
-/// the operations of the API document, and GET for the page, the Swagger UI and the
-/// document itself.
+/// The methods a path answers, for the `Allow` header of a 405 (RFC 9110 requires it).
 fn allowed_methods(path: &str) -> Option<String> {
-    static ROUTES: OnceLock<Vec<(String, Vec<String>)>> = OnceLock::new();
-    let routes = ROUTES.get_or_init(|| {
-        let mut routes: Vec<(String, Vec<String>)> = RosterApi::meta()
-            .into_iter()
-            .flat_map(|api| api.paths)
-            .map(|path| {
-                let methods = path
-                    .operations
-                    .iter()
-                    .map(|operation| operation.method.to_string())
-                    .collect();
-                (path.path, methods)
-            })
-            .collect();
-        for page in ["/", "/docs", "/openapi.json", "/openapi.yaml"] {
-            if !routes.iter().any(|(template, _)| template == page) {
-                routes.push((page.to_owned(), vec!["GET".to_owned()]));
-            }
-        }
-        routes
-    });
-    let mut methods: Vec<&str> = routes
+    let mut methods: Vec<&str> = routes()
         .iter()
-        .filter(|(template, _)| template_matches(template, path))
-        .flat_map(|(_, methods)| methods.iter().map(String::as_str))
+        .filter(|route| template_matches(&route.template, path))
+        .flat_map(|route| route.methods.iter().map(|(method, _)| method.as_str()))
         .collect();
     if methods.is_empty() {
         return None;
@@ -220,22 +235,6 @@ fn template_matches(template: &str, path: &str) -> bool {
             _ => return false,
         }
     }
-}
-
-fn operation_paths() -> &'static HashMap<&'static str, String> {
-    static PATHS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
-    PATHS.get_or_init(|| {
-        RosterApi::meta()
-            .into_iter()
-            .flat_map(|api| api.paths)
-            .flat_map(|path| {
-                let template = path.path;
-                path.operations.into_iter().filter_map(move |operation| {
-                    operation.operation_id.map(|id| (id, template.clone()))
-                })
-            })
-            .collect()
-    })
 }
 
 fn problem_of(error: poem::Error) -> Response {

@@ -1,12 +1,10 @@
 //! How a user looks on the wire.
 
-use poem_openapi::Object;
-use serde::Serialize;
-
 use crate::domain::User;
+use poem_openapi::Object;
 
 /// A user: exactly these three members.
-#[derive(Debug, Clone, Object, Serialize)]
+#[derive(Debug, Clone, Object)]
 #[oai(rename = "User")]
 pub struct UserObject {
     /// Display name.
