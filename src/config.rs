@@ -32,6 +32,16 @@ pub enum Command {
     Serve,
     /// Print the OpenAPI document as JSON and exit, without serving.
     Openapi,
+    /// Remove, once, the avatar objects no user points at that are older than the grace
+    /// period, with the same settings as the server; print what was removed.
+    SweepOrphans {
+        /// Print what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only objects older than this are removed (default: ROSTER_ORPHAN_GRACE).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        grace: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,7 +110,62 @@ pub struct Settings {
     /// Users read from the store per step of a full GET /users listing.
     #[arg(long, env = "ROSTER_LIST_PAGE_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000), global = true)]
     pub list_page_size: u16,
+
+    /// A connection must deliver a complete request head within this, from accept (or
+    /// from the first byte of a later request on it); else it is closed.
+    #[arg(long, env = "ROSTER_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration, global = true)]
+    pub header_read_timeout: Duration,
+
+    /// An idle keep-alive connection is closed after this. Keep it longer than the load
+    /// balancer's idle timeout (60 s on an ALB), so the balancer never reuses a connection
+    /// the server is closing.
+    #[arg(long, env = "ROSTER_KEEPALIVE_TIMEOUT", default_value = "75s", value_parser = positive_duration, global = true)]
+    pub keepalive_timeout: Duration,
+
+    /// A response the client stops reading is abandoned after this without progress.
+    #[arg(long, env = "ROSTER_SEND_TIMEOUT", default_value = "30s", value_parser = positive_duration, global = true)]
+    pub send_timeout: Duration,
+
+    /// Longest silence while an upload's body is read; then 408.
+    #[arg(long, env = "ROSTER_UPLOAD_STALL_TIMEOUT", default_value = "15s", value_parser = positive_duration, global = true)]
+    pub upload_stall_timeout: Duration,
+
+    /// The whole POST /user body must arrive within this (5 MiB in 60 s needs about
+    /// 0.7 Mbit/s); then 408.
+    #[arg(long, env = "ROSTER_UPLOAD_DEADLINE", default_value = "60s", value_parser = positive_duration, global = true)]
+    pub upload_deadline: Duration,
+
+    /// A create's work after its body arrived (stripping, store writes, undo); then 503
+    /// and nothing stored.
+    #[arg(long, env = "ROSTER_CREATE_TIMEOUT", default_value = "15s", value_parser = positive_duration, global = true)]
+    pub create_timeout: Duration,
+
+    /// Connections served at once; past it new ones wait in the kernel's backlog.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_connections: u32,
+
+    /// Upload spool space, in full-size uploads: at most this × 2 × ROSTER_MAX_AVATAR_BYTES
+    /// bytes of temporary disk, shared by the bytes clients actually sent.
+    #[arg(long, env = "ROSTER_CONCURRENT_UPLOADS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub concurrent_uploads: u32,
+
+    /// How often the server removes avatar objects no user points at; 0s turns it off.
+    #[arg(long, env = "ROSTER_ORPHAN_SWEEP_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
+    pub orphan_sweep_interval: Duration,
+
+    /// Only avatar objects older than this are swept; at least 4 × ROSTER_CREATE_TIMEOUT.
+    #[arg(long, env = "ROSTER_ORPHAN_GRACE", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
+    pub orphan_grace: Duration,
+
+    /// Cache-Control max-age of stored avatars (S3 metadata and GET /avatars/{key}), so a
+    /// CDN stops serving a deleted avatar within it.
+    #[arg(long, env = "ROSTER_AVATAR_MAX_AGE", default_value = "300s", value_parser = humantime::parse_duration, global = true)]
+    pub avatar_max_age: Duration,
 }
+
+/// How many create timeouts the orphan grace must span: a create that wrote an object is
+/// over (finished, undone, or given up) long before its object can be swept.
+pub const ORPHAN_GRACE_IN_CREATE_TIMEOUTS: u32 = 4;
 
 /// Renders a clap failure as the single line start-up prints, naming both the flag and the
 /// environment variable behind it. Help and version output pass through untouched.
@@ -147,6 +212,42 @@ impl Settings {
             .as_deref()
             .filter(|base| !base.is_empty())
     }
+
+    /// Checks what no single setting can: that they fit together. The error is the one
+    /// line start-up prints.
+    pub fn check(&self) -> Result<(), String> {
+        let floor = self.create_timeout * ORPHAN_GRACE_IN_CREATE_TIMEOUTS;
+        if self.orphan_grace < floor {
+            return Err(format!(
+                "roster: bad setting ROSTER_ORPHAN_GRACE (--orphan-grace): {} is less than \
+                 {ORPHAN_GRACE_IN_CREATE_TIMEOUTS} × ROSTER_CREATE_TIMEOUT ({}), so the sweep \
+                 could remove the avatar of a create in progress",
+                humantime::format_duration(self.orphan_grace),
+                humantime::format_duration(floor),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bytes of temporary disk uploads may use at once.
+    pub fn upload_spool_bytes(&self) -> u64 {
+        u64::from(self.concurrent_uploads)
+            .saturating_mul(2)
+            .saturating_mul(self.max_avatar_bytes)
+    }
+
+    /// The `Cache-Control` of every stored avatar.
+    pub fn avatar_cache_control(&self) -> String {
+        format!("public, max-age={}", self.avatar_max_age.as_secs())
+    }
+}
+
+fn positive_duration(raw: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(raw).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
 }
 
 fn parse_table_name(raw: &str) -> Result<String, String> {
@@ -214,6 +315,32 @@ mod tests {
         assert_eq!(settings.max_avatar_pixels, DEFAULT_MAX_AVATAR_PIXELS);
         assert_eq!(settings.shutdown_timeout, Duration::from_secs(20));
         assert_eq!(settings.log_format, LogFormat::Text);
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(settings.keepalive_timeout, Duration::from_secs(75));
+        assert_eq!(settings.upload_deadline, Duration::from_secs(60));
+        assert_eq!(settings.upload_spool_bytes(), 16 * 2 * 5_242_880);
+        assert_eq!(settings.avatar_cache_control(), "public, max-age=300");
+        assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn a_grace_too_short_for_the_create_timeout_is_refused_in_one_line() {
+        let settings = parse(&["--create-timeout", "30s", "--orphan-grace", "1m"])
+            .unwrap()
+            .settings;
+        let line = settings.check().unwrap_err();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("ROSTER_ORPHAN_GRACE"), "{line}");
+        assert!(line.contains("2m"), "{line}");
+    }
+
+    #[test]
+    fn the_sweep_command_takes_a_dry_run_and_a_grace() {
+        let cli = parse(&["sweep-orphans", "--dry-run", "--grace", "2h"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::SweepOrphans { dry_run: true, grace: Some(grace) }) if grace == Duration::from_secs(7200)
+        ));
     }
 
     #[test]
@@ -235,6 +362,9 @@ mod tests {
             ["--backend", "postgres"],
             ["--log-format", "xml"],
             ["--list-page-size", "1001"],
+            ["--header-read-timeout", "0s"],
+            ["--max-connections", "0"],
+            ["--concurrent-uploads", "0"],
         ] {
             let error = parse(&arguments).unwrap_err();
             let line = explain(&error).unwrap();

@@ -1,73 +1,97 @@
-//! Builds the application from settings: opens the store, binds the listener (so tests
-//! can bind port 0 and ask for the port), then serves until told to stop.
+//! Builds the application from settings: opens the stores, makes the service, binds the
+//! listener (so tests can bind port 0 and ask for the port), then serves until told to
+//! stop, and drains.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use tokio::net::TcpListener;
 
 use crate::config::{Backend, Settings};
-use crate::domain::AvatarLimits;
+use crate::domain::{AvatarLimits, AvatarUrls};
+use crate::http::server::{self, ConnectionLimits};
+use crate::http::upload::{UploadReader, UploadSettings};
 use crate::http::{self, AppState};
-use crate::store::aws::{AwsSettings, AwsSetupError, AwsStore};
-use crate::store::embedded::EmbeddedStore;
-use crate::store::{ObservedStore, StoreError, UserStore};
+use crate::service::{ServiceSettings, SpoolBudget, Stores, UserService};
+use crate::store::{StoreError, aws, embedded};
 use crate::telemetry;
+
+/// How long an upload waits for spool space before it is answered 503.
+const SPOOL_WAIT_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot open the embedded store under ROSTER_DATA_DIR: {0}")]
-    EmbeddedStore(StoreError),
+    #[error("cannot open the embedded store under ROSTER_DATA_DIR")]
+    EmbeddedStore(#[source] StoreError),
     #[error(transparent)]
-    Aws(#[from] AwsSetupError),
-    #[error("cannot listen on ROSTER_LISTEN {address}: {source}")]
+    Aws(#[from] aws::AwsSetupError),
+    #[error("cannot listen on ROSTER_LISTEN {address}")]
     Bind {
         address: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
 }
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     address: SocketAddr,
     state: Arc<AppState>,
+    service: UserService,
+    limits: ConnectionLimits,
     shutdown_timeout: Duration,
+    sweep: Option<(Duration, Duration)>,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let store = open_store(settings).await?;
-        let limits = AvatarLimits {
-            max_bytes: settings.max_avatar_bytes,
-            max_pixels: settings.max_avatar_pixels,
-        };
+        let stores = open_stores(settings).await?;
+        Self::with_stores(settings, stores).await
+    }
+
+    /// The application on stores of the caller's choosing (tests wrap the real backends).
+    pub async fn with_stores(settings: &Settings, stores: Stores) -> Result<Self, StartupError> {
+        let service = service(settings, stores);
+        let uploads = UploadReader::new(
+            UploadSettings {
+                max_avatar_bytes: settings.max_avatar_bytes,
+                stall_timeout: settings.upload_stall_timeout,
+                deadline: settings.upload_deadline,
+            },
+            SpoolBudget::new(settings.upload_spool_bytes(), SPOOL_WAIT_LIMIT),
+        );
         let state = Arc::new(AppState::new(
-            store,
-            limits,
+            service.clone(),
+            uploads,
             usize::from(settings.list_page_size),
+            settings.avatar_cache_control(),
             telemetry::metrics::prometheus(),
         ));
-        let bind_error = |source| StartupError::Bind {
-            address: settings.listen,
-            source,
-        };
-        let acceptor = TcpListener::bind(settings.listen)
-            .into_acceptor()
-            .await
-            .map_err(bind_error)?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|address| address.as_socket_addr().copied())
-            .unwrap_or(settings.listen);
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    address: settings.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().unwrap_or(settings.listen);
+        let sweep = (!settings.orphan_sweep_interval.is_zero())
+            .then_some((settings.orphan_sweep_interval, settings.orphan_grace));
         Ok(Self {
-            acceptor,
+            listener,
             address,
             state,
+            service,
+            limits: ConnectionLimits {
+                max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
+                header_read_timeout: settings.header_read_timeout,
+                keepalive_timeout: settings.keepalive_timeout,
+                send_timeout: settings.send_timeout,
+            },
             shutdown_timeout: settings.shutdown_timeout,
+            sweep,
         })
     }
 
@@ -76,43 +100,107 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes; then readiness turns 503 at once, no new
-    /// connections are taken, and in-flight requests get the shutdown timeout to finish.
+    pub fn service(&self) -> &UserService {
+        &self.service
+    }
+
+    /// Serves until `shutdown` completes; then readiness turns 503 at once, the listener
+    /// closes, and in-flight requests, creates and deletes share the shutdown timeout to
+    /// finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let state = Arc::clone(&self.state);
+        if let Some((interval, grace)) = self.sweep {
+            self.service.spawn_periodic_sweep(interval, grace);
+        }
+        telemetry::metrics::spawn_upkeep(telemetry::metrics::prometheus());
+        let service = self.service.clone();
         let timeout = self.shutdown_timeout;
-        let signal = async move {
-            shutdown.await;
-            state.readiness().begin_shutdown();
-            tracing::info!(?timeout, "shutting down; finishing in-flight requests");
+        let signalled_at = Arc::new(OnceLock::new());
+        let signal = {
+            let signalled_at = Arc::clone(&signalled_at);
+            async move {
+                shutdown.await;
+                signalled_at.get_or_init(Instant::now);
+                service.begin_shutdown();
+                tracing::info!(?timeout, "shutting down; finishing in-flight requests");
+            }
         };
         tracing::info!(address = %self.address, "serving");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(http::routes(self.state), signal, Some(timeout))
-            .await
+        server::serve(
+            self.listener,
+            http::routes(self.state),
+            self.limits,
+            signal,
+            timeout,
+        )
+        .await?;
+        // A create or delete that outlived its request (dropped at the shutdown timeout)
+        // still gets to finish or undo itself: its own deadline bounds the wait.
+        let spent = signalled_at.get().map_or(Duration::ZERO, Instant::elapsed);
+        let wait = timeout
+            .saturating_sub(spent)
+            .max(self.service.longest_workflow());
+        let unfinished = self.service.finish_workflows(wait).await;
+        if unfinished > 0 {
+            tracing::warn!(
+                unfinished,
+                "shutdown timeout reached with creates or deletes still running; any avatar they leave is swept later"
+            );
+        }
+        Ok(())
     }
 }
 
-async fn open_store(settings: &Settings) -> Result<Arc<dyn UserStore>, StartupError> {
+fn service(settings: &Settings, stores: Stores) -> UserService {
+    UserService::new(
+        stores,
+        ServiceSettings {
+            avatar_limits: AvatarLimits {
+                max_bytes: settings.max_avatar_bytes,
+                max_pixels: settings.max_avatar_pixels,
+            },
+            create_timeout: settings.create_timeout,
+        },
+    )
+}
+
+/// The stores of the configured backend.
+pub async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
     Ok(match settings.backend {
         Backend::Embedded => {
-            let base_url = settings.avatar_base_url().unwrap_or("");
-            let store = EmbeddedStore::open(&settings.data_dir, base_url)
-                .map_err(StartupError::EmbeddedStore)?;
-            Arc::new(ObservedStore::new(store))
+            let (users, avatars) =
+                embedded::open(&settings.data_dir).map_err(StartupError::EmbeddedStore)?;
+            let avatars = Arc::new(avatars);
+            Stores {
+                users: Arc::new(users),
+                files: Some(avatars.clone()),
+                avatars,
+                urls: AvatarUrls::new(settings.avatar_base_url().unwrap_or("")),
+            }
         }
-        Backend::Aws => Arc::new(ObservedStore::new(
-            AwsStore::connect(AwsSettings {
+        Backend::Aws => {
+            let backend = aws::connect(aws::AwsSettings {
                 table: settings.table.clone(),
                 bucket: settings.bucket.clone(),
                 avatar_base_url: settings.avatar_base_url().map(str::to_owned),
+                avatar_cache_control: settings.avatar_cache_control(),
             })
-            .await?,
-        )),
+            .await?;
+            Stores {
+                users: Arc::new(backend.users),
+                avatars: Arc::new(backend.avatars),
+                files: None,
+                urls: backend.urls,
+            }
+        }
     })
+}
+
+/// The service alone, without a server: for one-off commands.
+pub async fn open_service(settings: &Settings) -> Result<UserService, StartupError> {
+    Ok(service(settings, open_stores(settings).await?))
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -1,12 +1,11 @@
-//! The operations of the API. Handlers stay thin: parse into domain types, call the
-//! store, map the outcome. Every status an operation can answer is declared here, so the
-//! OpenAPI document tells the truth.
+//! The operations of the API. Handlers stay thin: read the request into domain types, call
+//! the service, and answer; every status an operation can answer comes from its failure
+//! type (see `problem.rs` and `errors.rs`), so the OpenAPI document tells the truth.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
@@ -14,12 +13,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use super::avatar_image::AvatarImage;
 use super::listing::UserList;
 use super::page::UsersPage;
-use super::problem::{ApiError, ErrorStatuses, Problem};
+use super::problem::{Answer, FromRequestError, RequestError, UnexpectedRequestError};
 use super::representation::UserObject;
 use super::state::AppState;
-use super::upload::UserUpload;
-use crate::domain::{Avatar, NewUser, UserEmail, UserName};
-use crate::store::ListPosition;
+use super::upload::{UploadError, UserUpload};
+use crate::domain::{EmailError, NameError, NewUser, UserEmail, UserName};
+use crate::operation_failure;
+use crate::service::{CreateError, DeleteError, NotReady, ReadinessScope};
+use crate::store::{ListPosition, StoreError};
 
 #[derive(Tags)]
 enum Tag {
@@ -29,7 +30,16 @@ enum Tag {
     Operations,
 }
 
-pub struct RosterApi;
+/// The API, holding everything its handlers need.
+pub struct RosterApi {
+    state: Arc<AppState>,
+}
+
+impl RosterApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
 
 #[derive(ApiResponse)]
 enum ListResponse {
@@ -103,79 +113,92 @@ enum MetricsResponse {
     Ok(PlainText<String>),
 }
 
-struct ListErrors;
-impl ErrorStatuses for ListErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[
-        (
-            400,
-            "`limit` is outside 1..=1000, or `cursor` is not one this service issued.",
-        ),
-        (
-            503,
-            "The store is unreachable, throttled or timing out; retry after `Retry-After` seconds.",
-        ),
-    ];
+/// No user has that email (or the path cannot name one).
+#[derive(Debug, thiserror::Error)]
+#[error("no user has that email")]
+pub struct UserNotFound;
+
+impl FromRequestError for UserNotFound {
+    /// A path that cannot even be decoded names no user.
+    fn from_request_error(_: poem::Error) -> Self {
+        Self
+    }
 }
 
-struct CreateErrors;
-impl ErrorStatuses for CreateErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[
-        (
-            400,
-            "The body is not multipart/form-data, or a field is missing, unknown or given twice.",
-        ),
-        (
-            409,
-            "A user with that email (compared case-insensitively) exists already.",
-        ),
-        (413, "The avatar is larger than the byte limit."),
-        (
-            415,
-            "The avatar is not a PNG, JPEG, GIF or WebP image, judged by its bytes.",
-        ),
-        (
-            422,
-            "The name or email is invalid, the avatar is empty, declares too many pixels, or cannot be read.",
-        ),
-        (
-            503,
-            "The store is unreachable, throttled or timing out; nothing was stored. Retry after `Retry-After` seconds.",
-        ),
-    ];
+/// No avatar has that key (or the backend serves none).
+#[derive(Debug, thiserror::Error)]
+#[error("no avatar with that key")]
+pub struct AvatarNotFound;
+
+impl FromRequestError for AvatarNotFound {
+    fn from_request_error(_: poem::Error) -> Self {
+        Self
+    }
 }
 
-struct LookupErrors;
-impl ErrorStatuses for LookupErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[
-        (404, "No user has that email."),
-        (
-            503,
-            "The store is unreachable, throttled or timing out; retry after `Retry-After` seconds.",
-        ),
-    ];
-}
+/// A `cursor` this service never issued.
+#[derive(Debug, thiserror::Error)]
+#[error("`cursor` is not a cursor this service issued")]
+pub struct CursorError;
 
-struct ReadinessErrors;
-impl ErrorStatuses for ReadinessErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[(
-        503,
-        "The store does not answer, or the service is shutting down.",
-    )];
-}
+operation_failure!(
+    /// How `GET /users` fails.
+    pub enum ListFailure {
+        Request(RequestError),
+        Cursor(CursorError),
+        Store(StoreError),
+    }
+    request: Request
+);
 
-struct AvatarErrors;
-impl ErrorStatuses for AvatarErrors {
-    const STATUSES: &'static [(u16, &'static str)] = &[
-        (
-            404,
-            "No such avatar, or the backend serves avatars from elsewhere (aws).",
-        ),
-        (
-            503,
-            "The store is unavailable; retry after `Retry-After` seconds.",
-        ),
-    ];
-}
+operation_failure!(
+    /// How `POST /user` fails.
+    pub enum CreateFailure {
+        Request(RequestError),
+        Upload(UploadError),
+        Name(NameError),
+        Email(EmailError),
+        Create(CreateError),
+    }
+    request: Request
+);
+
+operation_failure!(
+    /// How `GET /user/{email}` fails.
+    pub enum GetFailure {
+        NotFound(UserNotFound),
+        Store(StoreError),
+    }
+    request: NotFound
+);
+
+operation_failure!(
+    /// How `DELETE /user/{email}` fails.
+    pub enum DeleteFailure {
+        NotFound(UserNotFound),
+        Delete(DeleteError),
+    }
+    request: NotFound
+);
+
+operation_failure!(
+    /// How `GET /avatars/{key}` fails.
+    pub enum AvatarFailure {
+        NotFound(AvatarNotFound),
+        Store(StoreError),
+        Read(std::io::Error),
+    }
+    request: NotFound
+);
+
+operation_failure!(
+    /// How `GET /readyz` fails.
+    pub enum ReadinessFailure {
+        NotReady(NotReady),
+        Unexpected(UnexpectedRequestError),
+    }
+    request: Unexpected
+);
 
 #[OpenApi]
 impl RosterApi {
@@ -191,34 +214,14 @@ impl RosterApi {
     )]
     async fn list_users(
         &self,
-        state: Data<&Arc<AppState>>,
         /// Page size, 1 to 1000. Without it (and without `cursor`) every user is returned.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// Opaque position from a previous page's `Link` header.
         #[oai(validator(max_length = 1024))]
         cursor: Query<Option<String>>,
-    ) -> Result<ListResponse, Problem<ListErrors>> {
-        if limit.0.is_none() && cursor.0.is_none() {
-            let listing = UserList::stream_all(state.store(), state.list_page_size())
-                .await
-                .map_err(ApiError::from)?;
-            return Ok(ListResponse::Users(listing, None));
-        }
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE_LIMIT);
-        let after = cursor.0.as_deref().map(decode_cursor).transpose()?;
-        let page = state
-            .store()
-            .list_page(after.as_ref(), limit as usize)
-            .await
-            .map_err(ApiError::from)?;
-        let link = page.next.map(|position| {
-            format!(
-                "</users?limit={limit}&cursor={}>; rel=\"next\"",
-                encode_cursor(&position)
-            )
-        });
-        Ok(ListResponse::Users(UserList::page(page.users), link))
+    ) -> Answer<ListResponse, ListFailure> {
+        Answer::from(self.list(limit.0, cursor.0).await)
     }
 
     /// Create a user
@@ -233,25 +236,8 @@ impl RosterApi {
         operation_id = "createUser",
         tag = "Tag::Users"
     )]
-    async fn create_user(
-        &self,
-        state: Data<&Arc<AppState>>,
-        upload: UserUpload,
-    ) -> Result<CreateResponse, Problem<CreateErrors>> {
-        let name = UserName::parse(&upload.name).map_err(ApiError::from)?;
-        let email = UserEmail::parse(&upload.email).map_err(ApiError::from)?;
-        let limits = state.avatar_limits();
-        let avatar = tokio::task::spawn_blocking(move || Avatar::parse(upload.avatar, limits))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(ApiError::from)?;
-        let user = state
-            .store()
-            .create(&NewUser { name, email }, &avatar)
-            .await
-            .map_err(ApiError::from)?;
-        let location = format!("/user/{}", super::encode_path_segment(&user.email));
-        Ok(CreateResponse::Created(Json(user.into()), location))
+    async fn create_user(&self, upload: UserUpload) -> Answer<CreateResponse, CreateFailure> {
+        Answer::from(self.create(upload).await)
     }
 
     /// Get a user
@@ -263,15 +249,10 @@ impl RosterApi {
     )]
     async fn get_user(
         &self,
-        state: Data<&Arc<AppState>>,
         /// The user's email, percent-encoded; compared case-insensitively.
         email: Path<String>,
-    ) -> Result<GetResponse, Problem<LookupErrors>> {
-        let email = lookup_email(&email.0)?;
-        match state.store().get(&email).await.map_err(ApiError::from)? {
-            Some(user) => Ok(GetResponse::Found(Json(user.into()))),
-            None => Err(no_such_user().into()),
-        }
+    ) -> Answer<GetResponse, GetFailure> {
+        Answer::from(self.get(&email.0).await)
     }
 
     /// Delete a user
@@ -285,13 +266,10 @@ impl RosterApi {
     )]
     async fn delete_user(
         &self,
-        state: Data<&Arc<AppState>>,
         /// The user's email, percent-encoded; compared case-insensitively.
         email: Path<String>,
-    ) -> Result<DeleteResponse, Problem<LookupErrors>> {
-        let email = lookup_email(&email.0)?;
-        state.store().delete(&email).await.map_err(ApiError::from)?;
-        Ok(DeleteResponse::Deleted)
+    ) -> Answer<DeleteResponse, DeleteFailure> {
+        Answer::from(self.delete(&email.0).await)
     }
 
     /// Get an avatar image
@@ -306,22 +284,10 @@ impl RosterApi {
     )]
     async fn get_avatar(
         &self,
-        state: Data<&Arc<AppState>>,
         /// The avatar's file name, as it ends `avatar_url`.
         key: Path<String>,
-    ) -> Result<AvatarImage, Problem<AvatarErrors>> {
-        match state
-            .store()
-            .avatar_file(&key.0)
-            .await
-            .map_err(ApiError::from)?
-        {
-            Some(file) => Ok(AvatarImage::open(file).await.map_err(|error| {
-                tracing::error!(%error, "could not open avatar file");
-                ApiError::internal()
-            })?),
-            None => Err(ApiError::not_found("no avatar with that key").into()),
-        }
+    ) -> Answer<AvatarImage, AvatarFailure> {
+        Answer::from(self.avatar(&key.0).await)
     }
 
     /// The users page, for people; not part of the API.
@@ -343,20 +309,33 @@ impl RosterApi {
 
     /// Readiness
     ///
-    /// 200 while the store answers; 503 when it does not, and from the moment shutdown
-    /// starts. Checks are cached briefly so probes cannot overload the backend.
+    /// 200 while the users table and the avatar store answer; 503 when one does not,
+    /// and from the moment shutdown starts. Checks are cached briefly so probes cannot
+    /// overload the backend.
     #[oai(
         path = "/readyz",
         method = "get",
         operation_id = "readyz",
         tag = "Tag::Operations"
     )]
-    async fn readyz(
-        &self,
-        state: Data<&Arc<AppState>>,
-    ) -> Result<HealthResponse, Problem<ReadinessErrors>> {
-        state.readiness().check().await.map_err(ApiError::from)?;
-        Ok(HealthResponse::ok())
+    async fn readyz(&self) -> Answer<HealthResponse, ReadinessFailure> {
+        Answer::from(self.ready(ReadinessScope::Everything).await)
+    }
+
+    /// Readiness to serve reads
+    ///
+    /// 200 while the users table answers, whatever the avatar store does; 503 when it
+    /// does not, and from the moment shutdown starts. With only the avatar store down,
+    /// reads are still served and creates answer 503 themselves, so this is the check a
+    /// traffic probe (a kubelet, a load balancer) should use.
+    #[oai(
+        path = "/readyz/users",
+        method = "get",
+        operation_id = "readyzUsers",
+        tag = "Tag::Operations"
+    )]
+    async fn readyz_users(&self) -> Answer<HealthResponse, ReadinessFailure> {
+        Answer::from(self.ready(ReadinessScope::Users).await)
     }
 
     /// Metrics
@@ -366,8 +345,78 @@ impl RosterApi {
         operation_id = "metrics",
         tag = "Tag::Operations"
     )]
-    async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText(state.render_metrics()))
+    async fn metrics(&self) -> MetricsResponse {
+        MetricsResponse::Ok(PlainText(self.state.render_metrics()))
+    }
+}
+
+impl RosterApi {
+    async fn list(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<ListResponse, ListFailure> {
+        let service = self.state.service();
+        if limit.is_none() && cursor.is_none() {
+            let listing =
+                UserList::stream_all(service.clone(), self.state.list_page_size()).await?;
+            return Ok(ListResponse::Users(listing, None));
+        }
+        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+        let after = cursor.as_deref().map(decode_cursor).transpose()?;
+        let page = service.list_page(after.as_ref(), limit as usize).await?;
+        let link = page.next.map(|position| {
+            format!(
+                "</users?limit={limit}&cursor={}>; rel=\"next\"",
+                encode_cursor(&position)
+            )
+        });
+        Ok(ListResponse::Users(UserList::page(&page.users), link))
+    }
+
+    async fn create(&self, upload: UserUpload) -> Result<CreateResponse, CreateFailure> {
+        let form = self.state.uploads().read(upload).await?;
+        let name = UserName::parse(&form.name)?;
+        let email = UserEmail::parse(&form.email)?;
+        let user = self
+            .state
+            .service()
+            .create(NewUser { name, email }, form.avatar)
+            .await?;
+        let location = format!("/user/{}", super::encode_path_segment(&user.email));
+        Ok(CreateResponse::Created(Json(user.into()), location))
+    }
+
+    async fn get(&self, raw_email: &str) -> Result<GetResponse, GetFailure> {
+        let email = lookup_email(raw_email)?;
+        match self.state.service().get(&email).await? {
+            Some(user) => Ok(GetResponse::Found(Json(user.into()))),
+            None => Err(UserNotFound.into()),
+        }
+    }
+
+    async fn delete(&self, raw_email: &str) -> Result<DeleteResponse, DeleteFailure> {
+        let email = lookup_email(raw_email)?;
+        if self.state.service().delete(&email).await? {
+            Ok(DeleteResponse::Deleted)
+        } else {
+            Err(UserNotFound.into())
+        }
+    }
+
+    async fn avatar(&self, file_name: &str) -> Result<AvatarImage, AvatarFailure> {
+        let file = self
+            .state
+            .service()
+            .avatar_file(file_name)
+            .await?
+            .ok_or(AvatarNotFound)?;
+        Ok(AvatarImage::open(file, self.state.avatar_cache_control()).await?)
+    }
+
+    async fn ready(&self, scope: ReadinessScope) -> Result<HealthResponse, ReadinessFailure> {
+        self.state.service().readiness(scope).await?;
+        Ok(HealthResponse::ok())
     }
 }
 
@@ -378,22 +427,18 @@ fn encode_cursor(position: &ListPosition) -> String {
     URL_SAFE_NO_PAD.encode(position.0.as_bytes())
 }
 
-fn decode_cursor(cursor: &str) -> Result<ListPosition, ApiError> {
+fn decode_cursor(cursor: &str) -> Result<ListPosition, CursorError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .map(ListPosition)
-        .ok_or_else(|| ApiError::bad_request("`cursor` is not a cursor this service issued"))
+        .ok_or(CursorError)
 }
 
 /// A path email that cannot be parsed cannot belong to any stored user.
-fn lookup_email(raw: &str) -> Result<UserEmail, ApiError> {
-    UserEmail::parse(raw).map_err(|_| no_such_user())
-}
-
-fn no_such_user() -> ApiError {
-    ApiError::not_found("no user has that email")
+fn lookup_email(raw: &str) -> Result<UserEmail, UserNotFound> {
+    UserEmail::parse(raw).map_err(|_| UserNotFound)
 }
 
 #[cfg(test)]
@@ -413,14 +458,9 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_cursor_is_a_bad_request() {
+    fn a_foreign_cursor_is_refused() {
         for cursor in ["%%%", "////", "_w"] {
-            let error = decode_cursor(cursor).unwrap_err();
-            assert_eq!(
-                error.status(),
-                poem::http::StatusCode::BAD_REQUEST,
-                "{cursor}"
-            );
+            assert!(decode_cursor(cursor).is_err(), "{cursor}");
         }
     }
 }

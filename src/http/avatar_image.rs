@@ -13,16 +13,18 @@ use crate::store::AvatarFile;
 pub struct AvatarImage {
     format: ImageFormat,
     length: u64,
+    cache_control: String,
     file: tokio::fs::File,
 }
 
 impl AvatarImage {
-    pub async fn open(avatar: AvatarFile) -> std::io::Result<Self> {
+    pub async fn open(avatar: AvatarFile, cache_control: &str) -> std::io::Result<Self> {
         let file = tokio::fs::File::open(&avatar.path).await?;
         let length = file.metadata().await?.len();
         Ok(Self {
             format: avatar.format,
             length,
+            cache_control: cache_control.to_owned(),
             file,
         })
     }
@@ -33,8 +35,9 @@ impl IntoResponse for AvatarImage {
         Response::builder()
             .content_type(self.format.content_type())
             .header(header::CONTENT_LENGTH, self.length)
-            // Keys are never reused, so the bytes behind one never change.
-            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+            // Keys are never reused, so the bytes behind one never change; but a deleted
+            // avatar must stop being served by shared caches within the max-age.
+            .header(header::CACHE_CONTROL, self.cache_control)
             .header("x-content-type-options", "nosniff")
             .body(Body::from_async_read(self.file))
     }

@@ -1,120 +1,88 @@
-//! Every domain, store and upload failure mapped to its HTTP status, in one place.
+//! Every failure a client can meet, mapped to its HTTP status, in one place. Each row is
+//! both the answer and the line of the OpenAPI document that announces it.
 
-use poem::http::StatusCode;
+use std::io;
 
-use super::problem::ApiError;
 use crate::domain::{AvatarError, EmailError, NameError};
-use crate::store::StoreError;
+use crate::http_statuses;
+use crate::service::{CreateError, DeleteError, NotReady};
+use crate::store::{StoreError, StoreErrorKind};
 
-impl From<NameError> for ApiError {
-    fn from(error: NameError) -> Self {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
-    }
-}
+use super::api::{AvatarNotFound, CursorError, UserNotFound};
+use super::problem::{RequestError, UnexpectedRequestError};
+use super::upload::UploadError;
 
-impl From<EmailError> for ApiError {
-    fn from(error: EmailError) -> Self {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
-    }
-}
+const UNAVAILABLE: &str =
+    "The store is unreachable, throttled or timing out; retry after `Retry-After` seconds.";
+const UNEXPECTED: &str = "An unexpected error; the detail says no more.";
 
-impl From<AvatarError> for ApiError {
-    fn from(error: AvatarError) -> Self {
-        let status = match &error {
-            AvatarError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AvatarError::UnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AvatarError::Empty
-            | AvatarError::TooManyPixels { .. }
-            | AvatarError::Malformed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AvatarError::Io(io_error) => {
-                tracing::error!(error = %io_error, "could not read the spooled avatar");
-                return ApiError::internal();
-            }
-        };
-        ApiError::new(status, error.to_string())
-    }
-}
+http_statuses!(NameError {
+    _ => 422 "The name is empty after trimming, longer than 100 characters, or holds control characters.",
+});
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict => ApiError::new(
-                StatusCode::CONFLICT,
-                "a user with that email exists already",
-            ),
-            StoreError::NotFound => ApiError::not_found("no user has that email"),
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "store unavailable");
-                ApiError::unavailable()
-            }
-            StoreError::Internal(cause) => {
-                tracing::error!(%cause, "store failed");
-                ApiError::internal()
-            }
-        }
-    }
-}
+http_statuses!(EmailError {
+    _ => 422 "The email is not a plain address, or is longer than 254 characters.",
+});
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::ImageFormat;
+http_statuses!(UploadError {
+    UploadError::Malformed(_)
+    | UploadError::MissingField(_)
+    | UploadError::DuplicateField(_)
+    | UploadError::UnknownField(_)
+    | UploadError::NotText(_) => 400 "The body is not multipart/form-data, or a field is missing, unknown or given twice.",
+    UploadError::TextTooLong(_) => 422 "A text field is far longer than any valid value.",
+    UploadError::AvatarTooLarge(_) => 413 "The avatar is larger than the byte limit; refused as soon as the limit is crossed.",
+    UploadError::Stalled(_) | UploadError::TooSlow(_) => 408 "The body stopped arriving for the stall timeout, or had not arrived by the upload deadline.",
+    UploadError::SpoolFull(_) => 503 "Temporary upload space is exhausted by uploads in progress; nothing was stored. Retry after `Retry-After` seconds.",
+    UploadError::Spool(_) => 500 UNEXPECTED,
+});
 
-    #[test]
-    fn maps_each_failure_to_the_spec_status() {
-        let cases: Vec<(ApiError, StatusCode)> = vec![
-            (NameError::Empty.into(), StatusCode::UNPROCESSABLE_ENTITY),
-            (
-                EmailError::TooLong(255).into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (AvatarError::Empty.into(), StatusCode::UNPROCESSABLE_ENTITY),
-            (
-                AvatarError::TooLarge { limit: 1 }.into(),
-                StatusCode::PAYLOAD_TOO_LARGE,
-            ),
-            (
-                AvatarError::UnsupportedFormat.into(),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ),
-            (
-                AvatarError::TooManyPixels {
-                    width: 2,
-                    height: 2,
-                    limit: 3,
-                }
-                .into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (
-                AvatarError::Malformed {
-                    format: ImageFormat::Gif,
-                    reason: "no trailer".into(),
-                }
-                .into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            (StoreError::Conflict.into(), StatusCode::CONFLICT),
-            (StoreError::NotFound.into(), StatusCode::NOT_FOUND),
-            (
-                StoreError::Unavailable("down".into()).into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ),
-            (
-                StoreError::Internal("bug".into()).into(),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            ),
-        ];
-        for (error, status) in cases {
-            assert_eq!(error.status(), status, "{error:?}");
-        }
-    }
+http_statuses!(CreateError {
+    CreateError::Avatar(AvatarError::TooLarge { .. }) => 413 "The avatar is larger than the byte limit; refused as soon as the limit is crossed.",
+    CreateError::Avatar(AvatarError::UnsupportedFormat) => 415 "The avatar is not a PNG, JPEG, GIF or WebP image, judged by its bytes.",
+    CreateError::Avatar(AvatarError::Empty | AvatarError::TooManyPixels { .. } | AvatarError::Malformed { .. })
+        => 422 "The avatar is empty, declares too many pixels, or cannot be read.",
+    CreateError::Conflict => 409 "A user with that email (compared case-insensitively) exists already.",
+    CreateError::Store(error) if error.kind() == StoreErrorKind::Unavailable
+        => 503 "The store is unreachable, throttled or timing out; nothing was stored. Retry after `Retry-After` seconds.",
+    CreateError::TimedOut(_) => 503 "The store did not finish within the create timeout; nothing was stored. Retry after `Retry-After` seconds.",
+    CreateError::Avatar(AvatarError::Io(_)) | CreateError::Store(_) | CreateError::Aborted(_) => 500 UNEXPECTED,
+});
 
-    #[test]
-    fn internal_causes_never_reach_the_client() {
-        let error: ApiError = StoreError::Internal("table arn:aws:dynamodb:secret".into()).into();
-        assert!(!error.details().detail.contains("arn:aws"));
-        let error: ApiError = StoreError::Unavailable("dispatch failure: 10.0.0.1".into()).into();
-        assert!(!error.details().detail.contains("10.0.0.1"));
-    }
-}
+http_statuses!(StoreError {
+    error if error.kind() == StoreErrorKind::Unavailable => 503 UNAVAILABLE,
+    _ => 500 UNEXPECTED,
+});
+
+http_statuses!(DeleteError {
+    DeleteError::Store(error) if error.kind() == StoreErrorKind::Unavailable => 503 UNAVAILABLE,
+    DeleteError::Store(_) | DeleteError::Aborted(_) => 500 UNEXPECTED,
+});
+
+http_statuses!(NotReady {
+    _ => 503 "The store does not answer, or the service is shutting down.",
+});
+
+http_statuses!(UserNotFound {
+    _ => 404 "No user has that email.",
+});
+
+http_statuses!(CursorError {
+    _ => 400 "`cursor` is not one this service issued.",
+});
+
+http_statuses!(AvatarNotFound {
+    _ => 404 "No such avatar, or the backend serves avatars from elsewhere (aws).",
+});
+
+http_statuses!(io::Error {
+    _ => 500 UNEXPECTED,
+});
+
+http_statuses!(UnexpectedRequestError {
+    _ => 500 UNEXPECTED,
+});
+
+http_statuses!(RequestError {
+    _ => 400 "A parameter is malformed or out of range, or the body is not multipart/form-data.",
+});

@@ -3,7 +3,6 @@
 //! read only when the connection has taken the previous one.
 
 use std::io;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::{self, Stream};
@@ -15,7 +14,8 @@ use tracing::Instrument;
 
 use super::representation::UserObject;
 use crate::domain::User;
-use crate::store::{ListPosition, Page, StoreError, UserStore};
+use crate::service::{UserPage, UserService};
+use crate::store::{ListPosition, StoreError};
 
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -26,7 +26,7 @@ pub struct UserList {
 
 impl UserList {
     /// One page, serialized at once.
-    pub fn page(users: Vec<User>) -> Self {
+    pub fn page(users: &[User]) -> Self {
         let mut body = Vec::with_capacity(users.len() * 160 + 2);
         body.push(b'[');
         for (index, user) in users.iter().enumerate() {
@@ -46,18 +46,15 @@ impl UserList {
     /// body. A failure after the first byte ends the body without the closing `]` and
     /// with an error that makes the server drop the connection: the client never sees a
     /// complete array.
-    pub async fn stream_all(
-        store: Arc<dyn UserStore>,
-        page_size: usize,
-    ) -> Result<Self, StoreError> {
-        let first = store.list_page(None, page_size).await?;
+    pub async fn stream_all(service: UserService, page_size: usize) -> Result<Self, StoreError> {
+        let first = service.list_page(None, page_size).await?;
         if first.next.is_none() {
             // Everything fits in one page: send it whole, with a Content-Length, in one
             // write, instead of a chunked body that needs another for its end.
-            return Ok(Self::page(first.users));
+            return Ok(Self::page(&first.users));
         }
         let span = tracing::Span::current();
-        let chunks = listing_chunks(store, page_size, first, span);
+        let chunks = listing_chunks(service, page_size, first, span);
         Ok(Self {
             body: Body::from_bytes_stream(chunks),
         })
@@ -66,16 +63,16 @@ impl UserList {
 
 /// Where a streamed listing stands between chunks.
 struct Progress {
-    first: Option<Page>,
+    first: Option<UserPage>,
     after: Option<ListPosition>,
     any_element: bool,
     finished: bool,
 }
 
 fn listing_chunks(
-    store: Arc<dyn UserStore>,
+    service: UserService,
     page_size: usize,
-    first: Page,
+    first: UserPage,
     span: tracing::Span,
 ) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
     let start = Progress {
@@ -85,7 +82,7 @@ fn listing_chunks(
         finished: false,
     };
     stream::unfold(start, move |mut progress| {
-        let store = Arc::clone(&store);
+        let service = service.clone();
         async move {
             if progress.finished {
                 return None;
@@ -96,11 +93,14 @@ fn listing_chunks(
                     chunk.push(b'[');
                     first
                 }
-                None => match store.list_page(progress.after.as_ref(), page_size).await {
+                None => match service.list_page(progress.after.as_ref(), page_size).await {
                     Ok(page) => page,
                     Err(error) => {
                         metrics::counter!("roster_listing_aborted_total").increment(1);
-                        tracing::error!(%error, "listing failed after its body started; dropping the connection");
+                        tracing::error!(
+                            error = %crate::telemetry::ErrorChain(&error),
+                            "listing failed after its body started; dropping the connection"
+                        );
                         progress.finished = true;
                         let abort = io::Error::other("listing aborted: the store failed");
                         return Some((Err(abort), progress));
@@ -110,12 +110,12 @@ fn listing_chunks(
             chunk.reserve(page.users.len() * 160 + 1);
             let last_position = page.next;
             let any_user = !page.users.is_empty();
-            for user in page.users {
+            for user in &page.users {
                 if progress.any_element {
                     chunk.push(b',');
                 }
                 progress.any_element = true;
-                write_user(&mut chunk, &user);
+                write_user(&mut chunk, user);
             }
             match last_position {
                 Some(position) if any_user => progress.after = Some(position),
@@ -206,13 +206,14 @@ mod tests {
     use poem_openapi::types::ToJSON;
 
     use super::*;
-    use crate::store::test_double::ScriptedStore;
+    use crate::service::test_service;
+    use crate::store::test_double::ScriptedUsers;
 
-    async fn collect(store: ScriptedStore, page_size: usize) -> (Vec<u8>, Option<io::Error>) {
-        let store: Arc<dyn UserStore> = Arc::new(store);
-        let first = store.list_page(None, page_size).await.unwrap();
+    async fn collect(users: ScriptedUsers, page_size: usize) -> (Vec<u8>, Option<io::Error>) {
+        let service = test_service(users);
+        let first = service.list_page(None, page_size).await.unwrap();
         let mut chunks = Box::pin(listing_chunks(
-            store,
+            service,
             page_size,
             first,
             tracing::Span::none(),
@@ -229,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listing_over_many_pages_is_one_array_with_every_user_once() {
-        let (body, error) = collect(ScriptedStore::new(23, None), 5).await;
+        let (body, error) = collect(ScriptedUsers::new(23, None), 5).await;
         assert!(error.is_none());
         let users: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
         assert_eq!(users.len(), 23);
@@ -286,14 +287,14 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_store_is_an_empty_array() {
-        let (body, error) = collect(ScriptedStore::new(0, None), 5).await;
+        let (body, error) = collect(ScriptedUsers::new(0, None), 5).await;
         assert!(error.is_none());
         assert_eq!(body, b"[]");
     }
 
     #[tokio::test]
     async fn an_exact_multiple_of_the_page_size_closes_the_array() {
-        let (body, error) = collect(ScriptedStore::new(10, None), 5).await;
+        let (body, error) = collect(ScriptedUsers::new(10, None), 5).await;
         assert!(error.is_none());
         assert_eq!(
             serde_json::from_slice::<Vec<serde_json::Value>>(&body)
@@ -305,7 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_failure_after_the_first_page_never_looks_like_a_complete_array() {
-        let (body, error) = collect(ScriptedStore::new(23, Some(2)), 5).await;
+        let (body, error) = collect(ScriptedUsers::new(23, Some(2)), 5).await;
         assert!(error.is_some(), "the stream must end in an error");
         assert!(!body.is_empty());
         assert!(serde_json::from_slice::<Vec<serde_json::Value>>(&body).is_err());
@@ -314,8 +315,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_failure_before_the_first_page_is_an_error_before_any_body() {
-        let store: Arc<dyn UserStore> = Arc::new(ScriptedStore::new(23, Some(0)));
-        let result = UserList::stream_all(store, 5).await;
-        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+        let service = test_service(ScriptedUsers::new(23, Some(0)));
+        let result = UserList::stream_all(service, 5).await;
+        assert!(
+            result.is_err_and(|error| error.kind() == crate::store::StoreErrorKind::Unavailable)
+        );
     }
 }

@@ -1,5 +1,7 @@
-//! The HTTP layer: routes, the OpenAPI document, the Swagger UI and the middleware that
-//! gives every request an id, a span, metrics and a problem+json error body.
+//! The HTTP layer: the server, the routes, the OpenAPI document, the Swagger UI, and the
+//! middleware that gives every request an id, a span, metrics and a problem+json error
+//! body. It reads requests into domain types and hands them to the service; it knows
+//! nothing of the stores.
 
 mod api;
 mod avatar_image;
@@ -9,25 +11,49 @@ mod middleware;
 mod page;
 pub mod problem;
 mod representation;
+mod routes;
+pub mod server;
 mod state;
-mod upload;
+pub mod upload;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use poem::http::{Method, StatusCode};
 use poem::middleware::CatchPanic;
-use poem::{Endpoint, EndpointExt, Route};
-use poem_openapi::OpenApiService;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
+use poem_openapi::registry::{MetaApi, Registry};
+use poem_openapi::{OpenApi, OpenApiService};
 
 pub use api::RosterApi;
 pub use state::AppState;
-pub use upload::AvatarByteLimit;
-use upload::UploadSlots;
 
-/// The OpenAPI document's service description, shared by `/openapi.json`, the Swagger UI
-/// and `roster openapi`.
-pub fn openapi_service() -> OpenApiService<RosterApi, ()> {
-    OpenApiService::new(RosterApi, "roster", env!("CARGO_PKG_VERSION"))
+use problem::ApiError;
+use routes::{DOCUMENT_ROUTES, RouteTable};
+
+/// The API's description without an API behind it: what `roster openapi` prints and what
+/// the Swagger UI shows, available without a store.
+pub struct ApiDocument;
+
+impl OpenApi for ApiDocument {
+    fn meta() -> Vec<MetaApi> {
+        RosterApi::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        RosterApi::register(registry);
+    }
+
+    fn add_routes(
+        self,
+        _: &mut HashMap<String, HashMap<Method, poem::endpoint::BoxEndpoint<'static>>>,
+    ) {
+    }
+}
+
+fn described<T: OpenApi>(api: T) -> OpenApiService<T, ()> {
+    OpenApiService::new(api, "roster", env!("CARGO_PKG_VERSION"))
         .description(
             "User management with avatar images. Errors are RFC 9457 problem details \
              (application/problem+json).",
@@ -35,22 +61,34 @@ pub fn openapi_service() -> OpenApiService<RosterApi, ()> {
         .server("/")
 }
 
+/// The OpenAPI document, shared by `/openapi.json`, the Swagger UI and `roster openapi`.
+pub fn openapi_document() -> OpenApiService<ApiDocument, ()> {
+    described(ApiDocument)
+}
+
 /// Every route of the service, wrapped in the request middleware.
-pub fn routes(state: Arc<AppState>) -> impl Endpoint {
-    let api = openapi_service();
-    let spec_json = api.spec_endpoint();
-    let spec_yaml = api.spec_endpoint_yaml();
-    let avatar_limit = AvatarByteLimit(state.avatar_limits().max_bytes);
-    Route::new()
-        .at("/docs", poem::get(swagger_ui))
-        .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml)
-        .nest("/", api)
-        .data(state)
-        .data(avatar_limit)
-        .data(UploadSlots::default())
-        .with(CatchPanic::new())
-        .with(middleware::Observe)
+pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
+    let document = openapi_document();
+    let table = Arc::new(RouteTable::new());
+    let mut route = Route::new().nest("/", described(RosterApi::new(state)));
+    for path in DOCUMENT_ROUTES {
+        let endpoint = match path {
+            "/openapi.json" => document.spec_endpoint().map_to_response().boxed(),
+            "/openapi.yaml" => document.spec_endpoint_yaml().map_to_response().boxed(),
+            _ => poem::get(swagger_ui).map_to_response().boxed(),
+        };
+        route = route.at(path, endpoint);
+    }
+    route
+        .with(CatchPanic::new().with_handler(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "an unexpected error occurred",
+            )
+            .into_response()
+        }))
+        .with(middleware::Observe::new(table))
+        .map_to_response()
 }
 
 /// The Swagger UI, its script and style inlined (served from the binary, no CDN) with the
@@ -59,7 +97,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
 #[poem::handler]
 fn swagger_ui() -> poem::web::Html<&'static str> {
     static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    poem::web::Html(PAGE.get_or_init(|| openapi_service().swagger_ui_html()))
+    poem::web::Html(PAGE.get_or_init(|| openapi_document().swagger_ui_html()))
 }
 
 /// Characters that must be escaped in one path segment (RFC 3986 `pchar` allows the rest,
@@ -91,37 +129,50 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use poem::Server;
-    use poem::listener::{Acceptor, Listener, TcpListener};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::domain::AvatarLimits;
-    use crate::store::test_double::ScriptedStore;
+    use crate::service::{SpoolBudget, test_service};
+    use crate::store::test_double::ScriptedUsers;
+    use upload::{UploadReader, UploadSettings};
 
     /// What a client receives when the store fails after the listing's body has started,
-    /// read off the wire: the status was 200, the JSON array never closes, the server
-    /// closes the connection, and poem 3.1 still writes the chunked body's final empty
-    /// chunk, so the HTTP framing alone looks complete (the README says so).
+    /// read off the wire: the status was 200, the JSON array never closes, and the server
+    /// closes the connection without the chunked body's final empty chunk, so both the
+    /// JSON and the HTTP framing tell the client the listing is incomplete.
     #[tokio::test]
     async fn a_listing_cut_off_by_the_store_never_parses_and_the_connection_closes() {
-        let store = Arc::new(ScriptedStore::new(5_000, Some(3)));
-        let limits = AvatarLimits {
-            max_bytes: 1024,
-            max_pixels: 1024,
-        };
+        let service = test_service(ScriptedUsers::new(5_000, Some(3)));
+        let uploads = UploadReader::new(
+            UploadSettings {
+                max_avatar_bytes: 1024,
+                stall_timeout: Duration::from_secs(5),
+                deadline: Duration::from_secs(5),
+            },
+            SpoolBudget::new(1 << 20, Duration::from_secs(1)),
+        );
         let state = Arc::new(AppState::new(
-            store,
-            limits,
+            service,
+            uploads,
             100,
+            "public, max-age=300".to_owned(),
             crate::telemetry::metrics::prometheus(),
         ));
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let address = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(routes(state)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = server::ConnectionLimits {
+            max_connections: 8,
+            header_read_timeout: Duration::from_secs(5),
+            keepalive_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(5),
+        };
+        tokio::spawn(server::serve(
+            listener,
+            routes(state),
+            limits,
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
 
         let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
         connection
@@ -160,9 +211,6 @@ mod tests {
             body.matches("\"email\"").count() >= 300,
             "three pages were sent"
         );
-        assert!(
-            terminated,
-            "poem no longer writes the final chunk: update the README"
-        );
+        assert!(!terminated, "a cut-off listing must not look complete");
     }
 }

@@ -2,21 +2,30 @@
 //! counted byte by byte into a temporary file. An avatar over the limit is refused with 413
 //! as soon as the limit is crossed, whatever `Content-Length` says (or doesn't, for chunked
 //! bodies), so the body is never held in memory, and the rest of it is never read.
+//!
+//! Every wait has an end: a body that goes silent for the stall timeout, or that has not
+//! arrived by the upload deadline, is answered 408 and its spool space freed at once.
+//! Spool space is reserved as bytes arrive (see [`SpoolBudget`]), so slow senders hold only
+//! what they sent and cannot keep anyone else from uploading.
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use multer::{Constraints, Multipart, SizeLimit};
-use poem::error::ResponseError;
-use poem::http::StatusCode;
 use poem::{Request, RequestBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
 use crate::domain::{MAX_EMAIL_CHARS, MAX_NAME_CHARS};
+use crate::service::{SpoolBudget, SpoolExhausted, SpoolLease, Upload};
 
 const MULTIPART_FORM_DATA: &str = "multipart/form-data";
 
@@ -29,35 +38,37 @@ const MAX_TEXT_FIELD_BYTES: usize = 4 * 1024;
 /// The most a spool write holds in memory before it reaches the file.
 const SPOOL_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
-/// The avatar byte limit in force, put into each request's data by the HTTP layer.
+/// How uploads are read.
 #[derive(Debug, Clone, Copy)]
-pub struct AvatarByteLimit(pub u64);
+pub struct UploadSettings {
+    pub max_avatar_bytes: u64,
+    /// Longest silence while the body is read.
+    pub stall_timeout: Duration,
+    /// The whole body must have arrived within this.
+    pub deadline: Duration,
+}
 
-/// How many uploads are read at once. Each one being read holds the HTTP stack's and the
-/// multipart parser's buffers (about 1.5 MiB when the client sends fast); the others wait
-/// with their bodies still in the kernel, so memory stays bounded however many arrive.
-pub const CONCURRENT_UPLOADS: usize = 16;
-
-/// How long an upload may wait for its turn before it is answered 503.
-const UPLOAD_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The turns to read an upload, shared by every request.
+/// Reads create-user forms, with the limits and the spool budget in force.
 #[derive(Debug, Clone)]
-pub struct UploadSlots(Arc<tokio::sync::Semaphore>);
+pub struct UploadReader {
+    settings: UploadSettings,
+    spool: SpoolBudget,
+}
 
-impl Default for UploadSlots {
-    fn default() -> Self {
-        Self(Arc::new(tokio::sync::Semaphore::new(CONCURRENT_UPLOADS)))
-    }
+/// The body of `POST /user` as it arrives, not yet read: reading it needs the limits and
+/// the spool budget, which the handler holds.
+pub struct UserUpload {
+    content_type: Option<String>,
+    declared_length: Option<u64>,
+    body: poem::Body,
 }
 
 /// A create-user form as it arrived: the text fields as sent and the avatar spooled to a
 /// temporary file (deleted when dropped). The domain judges the content afterwards.
-#[derive(Debug)]
-pub struct UserUpload {
+pub struct UserForm {
     pub name: String,
     pub email: String,
-    pub avatar: NamedTempFile,
+    pub avatar: Upload,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,25 +87,211 @@ pub enum UploadError {
     TextTooLong(&'static str),
     #[error("the avatar is larger than the limit of {0} bytes")]
     AvatarTooLarge(u64),
+    #[error("the body stopped arriving for {0:?}")]
+    Stalled(Duration),
+    #[error("the body did not arrive within {0:?}")]
+    TooSlow(Duration),
+    #[error("temporary upload space is exhausted")]
+    SpoolFull(#[from] SpoolExhausted),
     #[error("the upload could not be written to temporary storage")]
     Spool(#[source] io::Error),
-    #[error("too many uploads are in progress; retry later")]
-    Busy,
 }
 
-impl ResponseError for UploadError {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::Malformed(_)
-            | Self::MissingField(_)
-            | Self::DuplicateField(_)
-            | Self::UnknownField(_)
-            | Self::NotText(_) => StatusCode::BAD_REQUEST,
-            Self::TextTooLong(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::AvatarTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Spool(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+impl UploadReader {
+    pub fn new(settings: UploadSettings, spool: SpoolBudget) -> Self {
+        Self { settings, spool }
+    }
+
+    pub fn settings(&self) -> UploadSettings {
+        self.settings
+    }
+
+    /// Reads the whole form within the upload deadline.
+    pub async fn read(&self, upload: UserUpload) -> Result<UserForm, UploadError> {
+        let deadline = Instant::now() + self.settings.deadline;
+        let stalled = Arc::new(AtomicBool::new(false));
+        let reading = self.read_form(upload, Arc::clone(&stalled));
+        let result = match tokio::time::timeout_at(deadline, reading).await {
+            Ok(result) => result,
+            Err(_) => Err(UploadError::TooSlow(self.settings.deadline)),
+        };
+        let reason = match &result {
+            Err(UploadError::TooSlow(_)) => Some("deadline"),
+            Err(_) if stalled.load(Ordering::Relaxed) => Some("stalled"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            metrics::counter!("roster_uploads_ended_total", "reason" => reason).increment(1);
         }
+        if stalled.load(Ordering::Relaxed) && result.is_err() {
+            return Err(UploadError::Stalled(self.settings.stall_timeout));
+        }
+        result
+    }
+
+    async fn read_form(
+        &self,
+        upload: UserUpload,
+        stalled: Arc<AtomicBool>,
+    ) -> Result<UserForm, UploadError> {
+        let avatar_limit = self.settings.max_avatar_bytes;
+        let stream_limit = avatar_limit.saturating_add(FORM_OVERHEAD_BYTES);
+        if upload
+            .declared_length
+            .is_some_and(|length| length > stream_limit)
+        {
+            return Err(UploadError::AvatarTooLarge(avatar_limit));
+        }
+        let boundary = upload
+            .content_type
+            .as_deref()
+            .ok_or_else(|| UploadError::Malformed("no Content-Type".into()))
+            .and_then(|content_type| {
+                multer::parse_boundary(content_type)
+                    .map_err(|error| UploadError::Malformed(error.to_string()))
+            })?;
+        let stream = stall_bounded(
+            upload.body.into_bytes_stream(),
+            self.settings.stall_timeout,
+            stalled,
+        );
+        let constraints =
+            Constraints::new().size_limit(SizeLimit::new().whole_stream(stream_limit));
+        let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
+
+        let mut name = None;
+        let mut email = None;
+        let mut avatar = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|error| multipart_error(error, avatar_limit))?
+        {
+            match field.name() {
+                Some("name") => set_once(
+                    &mut name,
+                    "name",
+                    read_text(field, "name", avatar_limit).await?,
+                )?,
+                Some("email") => set_once(
+                    &mut email,
+                    "email",
+                    read_text(field, "email", avatar_limit).await?,
+                )?,
+                Some("avatar") => {
+                    if avatar.is_some() {
+                        return Err(UploadError::DuplicateField("avatar"));
+                    }
+                    avatar = Some(self.spool(field).await?);
+                }
+                other => {
+                    return Err(UploadError::UnknownField(
+                        other.unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(UserForm {
+            name: name.ok_or(UploadError::MissingField("name"))?,
+            email: email.ok_or(UploadError::MissingField("email"))?,
+            avatar: avatar.ok_or(UploadError::MissingField("avatar"))?,
+        })
+    }
+
+    /// Streams the avatar into a temporary file, covering each chunk with spool space and
+    /// stopping as soon as it passes the limit.
+    async fn spool(&self, mut field: multer::Field<'_>) -> Result<Upload, UploadError> {
+        let limit = self.settings.max_avatar_bytes;
+        let mut lease: SpoolLease = self.spool.lease();
+        let spooled = tokio::task::spawn_blocking(NamedTempFile::new)
+            .await
+            .map_err(|error| UploadError::Spool(io::Error::other(error)))?
+            .map_err(UploadError::Spool)?;
+        let handle = spooled.as_file().try_clone().map_err(UploadError::Spool)?;
+        let mut file = tokio::fs::File::from_std(handle);
+        // tokio's file buffers up to 2 MiB per write by default; with many uploads at once
+        // that, not the upload itself, would set the memory peak.
+        file.set_max_buf_size(SPOOL_WRITE_BUFFER_BYTES);
+        let mut written: u64 = 0;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|error| multipart_error(error, limit))?
+        {
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(UploadError::AvatarTooLarge(limit));
+            }
+            lease.cover(written).await?;
+            file.write_all(&chunk).await.map_err(UploadError::Spool)?;
+        }
+        file.flush().await.map_err(UploadError::Spool)?;
+        Ok(Upload {
+            file: spooled,
+            lease,
+        })
+    }
+}
+
+/// A body stream that fails when no chunk arrives for `stall_timeout`, raising `stalled`.
+fn stall_bounded(
+    body: impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
+    stall_timeout: Duration,
+    stalled: Arc<AtomicBool>,
+) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+    futures_util::stream::unfold(Some(Box::pin(body)), move |body| {
+        let stalled = Arc::clone(&stalled);
+        async move {
+            let mut body = body?;
+            match tokio::time::timeout(stall_timeout, body.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some(body))),
+                Ok(None) => None,
+                Err(_) => {
+                    stalled.store(true, Ordering::Relaxed);
+                    let error = io::Error::new(io::ErrorKind::TimedOut, "the body stalled");
+                    Some((Err(error), None))
+                }
+            }
+        }
+    })
+}
+
+fn set_once(
+    slot: &mut Option<String>,
+    field: &'static str,
+    value: String,
+) -> Result<(), UploadError> {
+    if slot.replace(value).is_some() {
+        return Err(UploadError::DuplicateField(field));
+    }
+    Ok(())
+}
+
+async fn read_text(
+    mut field: multer::Field<'_>,
+    name: &'static str,
+    avatar_limit: u64,
+) -> Result<String, UploadError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|error| multipart_error(error, avatar_limit))?
+    {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(UploadError::TextTooLong(name));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| UploadError::NotText(name))
+}
+
+fn multipart_error(error: multer::Error, avatar_limit: u64) -> UploadError {
+    match error {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            UploadError::AvatarTooLarge(avatar_limit)
+        }
+        other => UploadError::Malformed(other.to_string()),
     }
 }
 
@@ -165,224 +362,116 @@ impl ParsePayload for UserUpload {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let limit = request
-            .data::<AvatarByteLimit>()
-            .map_or(u64::MAX, |limit| limit.0);
-        let _turn = match request.data::<UploadSlots>() {
-            Some(slots) => Some(
-                tokio::time::timeout(UPLOAD_QUEUE_TIMEOUT, Arc::clone(&slots.0).acquire_owned())
-                    .await
-                    .map_err(|_| UploadError::Busy)?
-                    .map_err(|_| UploadError::Busy)?,
-            ),
-            None => None,
-        };
-        Ok(read_form(request, body, limit).await?)
+        Ok(Self {
+            content_type: request.content_type().map(str::to_owned),
+            declared_length: request
+                .header(poem::http::header::CONTENT_LENGTH)
+                .and_then(|length| length.parse::<u64>().ok()),
+            body: body.take()?,
+        })
     }
 }
 
 impl_apirequest_for_payload!(UserUpload);
 
-async fn read_form(
-    request: &Request,
-    body: &mut RequestBody,
-    avatar_limit: u64,
-) -> Result<UserUpload, UploadError> {
-    let stream_limit = avatar_limit.saturating_add(FORM_OVERHEAD_BYTES);
-    let declared_length = request
-        .header(poem::http::header::CONTENT_LENGTH)
-        .and_then(|length| length.parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > stream_limit) {
-        return Err(UploadError::AvatarTooLarge(avatar_limit));
-    }
-    let boundary = request
-        .content_type()
-        .ok_or_else(|| UploadError::Malformed("no Content-Type".into()))
-        .and_then(|content_type| {
-            multer::parse_boundary(content_type)
-                .map_err(|error| UploadError::Malformed(error.to_string()))
-        })?;
-    let stream = body
-        .take()
-        .map_err(|error| UploadError::Malformed(error.to_string()))?
-        .into_bytes_stream();
-    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(stream_limit));
-    let mut multipart = Multipart::with_constraints(stream, boundary, constraints);
-
-    let mut name = None;
-    let mut email = None;
-    let mut avatar = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|error| multipart_error(error, avatar_limit))?
-    {
-        match field.name() {
-            Some("name") => set_once(
-                &mut name,
-                "name",
-                read_text(field, "name", avatar_limit).await?,
-            )?,
-            Some("email") => set_once(
-                &mut email,
-                "email",
-                read_text(field, "email", avatar_limit).await?,
-            )?,
-            Some("avatar") => {
-                if avatar.is_some() {
-                    return Err(UploadError::DuplicateField("avatar"));
-                }
-                avatar = Some(spool(field, avatar_limit).await?);
-            }
-            other => {
-                return Err(UploadError::UnknownField(
-                    other.unwrap_or_default().to_owned(),
-                ));
-            }
-        }
-    }
-    Ok(UserUpload {
-        name: name.ok_or(UploadError::MissingField("name"))?,
-        email: email.ok_or(UploadError::MissingField("email"))?,
-        avatar: avatar.ok_or(UploadError::MissingField("avatar"))?,
-    })
-}
-
-fn set_once(
-    slot: &mut Option<String>,
-    field: &'static str,
-    value: String,
-) -> Result<(), UploadError> {
-    if slot.replace(value).is_some() {
-        return Err(UploadError::DuplicateField(field));
-    }
-    Ok(())
-}
-
-async fn read_text(
-    mut field: multer::Field<'_>,
-    name: &'static str,
-    avatar_limit: u64,
-) -> Result<String, UploadError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|error| multipart_error(error, avatar_limit))?
-    {
-        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
-            return Err(UploadError::TextTooLong(name));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    String::from_utf8(bytes).map_err(|_| UploadError::NotText(name))
-}
-
-/// Streams the avatar into a temporary file, stopping as soon as it passes the limit.
-async fn spool(mut field: multer::Field<'_>, limit: u64) -> Result<NamedTempFile, UploadError> {
-    let spooled = tokio::task::spawn_blocking(NamedTempFile::new)
-        .await
-        .map_err(|error| UploadError::Spool(io::Error::other(error)))?
-        .map_err(UploadError::Spool)?;
-    let handle = spooled.as_file().try_clone().map_err(UploadError::Spool)?;
-    let mut file = tokio::fs::File::from_std(handle);
-    // tokio's file buffers up to 2 MiB per write by default; with many uploads at once
-    // that, not the upload itself, would set the memory peak.
-    file.set_max_buf_size(SPOOL_WRITE_BUFFER_BYTES);
-    let mut written: u64 = 0;
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|error| multipart_error(error, limit))?
-    {
-        written += chunk.len() as u64;
-        if written > limit {
-            return Err(UploadError::AvatarTooLarge(limit));
-        }
-        file.write_all(&chunk).await.map_err(UploadError::Spool)?;
-    }
-    file.flush().await.map_err(UploadError::Spool)?;
-    Ok(spooled)
-}
-
-fn multipart_error(error: multer::Error, avatar_limit: u64) -> UploadError {
-    match error {
-        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
-            UploadError::AvatarTooLarge(avatar_limit)
-        }
-        other => UploadError::Malformed(other.to_string()),
-    }
-}
-
-#[cfg(test)]
-fn body_of(bytes: &'static [u8]) -> RequestBody {
-    RequestBody::new(poem::Body::from_bytes(bytes::Bytes::from_static(bytes)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn form_request(body: &'static [u8]) -> (Request, RequestBody) {
-        let request = Request::builder()
-            .content_type("multipart/form-data; boundary=X")
-            .finish();
-        (request, body_of(body))
+    const SETTINGS: UploadSettings = UploadSettings {
+        max_avatar_bytes: 100,
+        stall_timeout: Duration::from_millis(200),
+        deadline: Duration::from_millis(1000),
+    };
+
+    fn reader(max_avatar_bytes: u64) -> UploadReader {
+        UploadReader::new(
+            UploadSettings {
+                max_avatar_bytes,
+                ..SETTINGS
+            },
+            SpoolBudget::new(1 << 20, Duration::from_millis(100)),
+        )
+    }
+
+    fn upload(body: &'static [u8]) -> UserUpload {
+        UserUpload {
+            content_type: Some("multipart/form-data; boundary=X".to_owned()),
+            declared_length: None,
+            body: poem::Body::from(body),
+        }
+    }
+
+    fn status(error: &UploadError) -> u16 {
+        crate::http::problem::HttpStatuses::status(error)
     }
 
     #[tokio::test]
     async fn reads_the_three_fields_in_any_order() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\nPNGDATA\r\n\
-              --X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
-              --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
-        );
-        let upload = read_form(&request, &mut body, 100).await.unwrap();
-        assert_eq!(upload.name, "Ann");
-        assert_eq!(upload.email, "a@example.com");
-        assert_eq!(std::fs::read(upload.avatar.path()).unwrap(), b"PNGDATA");
+        let form = reader(100)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\nPNGDATA\r\n\
+                  --X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
+                  --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(form.name, "Ann");
+        assert_eq!(form.email, "a@example.com");
+        assert_eq!(std::fs::read(form.avatar.file.path()).unwrap(), b"PNGDATA");
     }
 
     #[tokio::test]
     async fn refuses_an_avatar_one_byte_over_the_limit() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n12345\r\n--X--\r\n",
-        );
-        let error = read_form(&request, &mut body, 4).await.unwrap_err();
+        let error = reader(4)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n12345\r\n--X--\r\n",
+            ))
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(error, UploadError::AvatarTooLarge(4)), "{error}");
-        assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(status(&error), 413);
     }
 
     #[tokio::test]
     async fn accepts_an_avatar_exactly_at_the_limit() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n1234\r\n\
-              --X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
-              --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
-        );
-        assert!(read_form(&request, &mut body, 4).await.is_ok());
+        let form = reader(4)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n1234\r\n\
+                  --X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
+                  --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
+            ))
+            .await;
+        assert!(form.is_ok());
     }
 
     #[tokio::test]
     async fn a_field_given_twice_is_a_bad_request() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n\
-              --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nBob\r\n--X--\r\n",
-        );
-        let error = read_form(&request, &mut body, 100).await.unwrap_err();
+        let error = reader(100)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n\
+                  --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nBob\r\n--X--\r\n",
+            ))
+            .await
+            .err()
+            .unwrap();
         assert!(
             matches!(error, UploadError::DuplicateField("name")),
             "{error}"
         );
-        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(status(&error), 400);
     }
 
     #[tokio::test]
     async fn a_missing_field_is_a_bad_request() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
-        );
-        let error = read_form(&request, &mut body, 100).await.unwrap_err();
+        let error = reader(100)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
+            ))
+            .await
+            .err()
+            .unwrap();
         assert!(
             matches!(error, UploadError::MissingField("email")),
             "{error}"
@@ -391,22 +480,67 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_field_is_a_bad_request() {
-        let (request, mut body) = form_request(
-            b"--X\r\nContent-Disposition: form-data; name=\"role\"\r\n\r\nadmin\r\n--X--\r\n",
-        );
-        let error = read_form(&request, &mut body, 100).await.unwrap_err();
+        let error = reader(100)
+            .read(upload(
+                b"--X\r\nContent-Disposition: form-data; name=\"role\"\r\n\r\nadmin\r\n--X--\r\n",
+            ))
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(error, UploadError::UnknownField(ref field) if field == "role"));
     }
 
     #[tokio::test]
     async fn a_declared_length_over_the_limit_is_refused_before_reading() {
-        let request = Request::builder()
-            .content_type("multipart/form-data; boundary=X")
-            .header("content-length", (10 + FORM_OVERHEAD_BYTES + 1).to_string())
-            .finish();
-        let mut body = body_of(b"");
-        let error = read_form(&request, &mut body, 10).await.unwrap_err();
+        let oversized = UserUpload {
+            declared_length: Some(10 + FORM_OVERHEAD_BYTES + 1),
+            ..upload(b"")
+        };
+        let error = reader(10).read(oversized).await.err().unwrap();
         assert!(matches!(error, UploadError::AvatarTooLarge(10)));
+    }
+
+    /// A body that sends `opening` and then nothing, ever.
+    fn silent_after(opening: &'static [u8]) -> UserUpload {
+        let stream =
+            futures_util::stream::once(
+                async move { Ok::<_, io::Error>(Bytes::from_static(opening)) },
+            )
+            .chain(futures_util::stream::pending());
+        UserUpload {
+            body: poem::Body::from_bytes_stream(stream),
+            ..upload(b"")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_goes_silent_is_ended_by_the_stall_timeout_with_408() {
+        let error = reader(100)
+            .read(silent_after(
+                b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n12",
+            ))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(error, UploadError::Stalled(_)), "{error}");
+        assert_eq!(status(&error), 408);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_trickles_is_ended_by_the_deadline_with_408() {
+        // A byte every 50 ms never stalls, but never finishes within the deadline.
+        let trickle = futures_util::stream::unfold(0u32, |sent| async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let byte: &'static [u8] = if sent == 0 { b"--X\r\n" } else { b"a" };
+            Some((Ok::<_, io::Error>(Bytes::from_static(byte)), sent + 1))
+        });
+        let slow = UserUpload {
+            body: poem::Body::from_bytes_stream(trickle),
+            ..upload(b"")
+        };
+        let error = reader(100).read(slow).await.err().unwrap();
+        assert!(matches!(error, UploadError::TooSlow(_)), "{error}");
+        assert_eq!(status(&error), 408);
     }
 
     #[test]

@@ -1,24 +1,94 @@
-//! Where users and their avatars live: one trait, one module per backend. Backends know
-//! nothing about HTTP; they speak in domain types and [`StoreError`].
+//! Where users and their avatars live, behind two narrow traits: a table of users and a
+//! store of avatar objects, one module per backend. Backends are plain operations; the
+//! workflows that combine them (create, delete, sweep) live once in the service. Backends
+//! know nothing about HTTP; they speak in domain types and [`StoreError`].
 
 pub mod aws;
 pub mod embedded;
-mod observed;
 #[cfg(test)]
 pub mod test_double;
 
+use std::error::Error;
+use std::fmt;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::domain::{Avatar, ImageFormat, NewUser, User, UserEmail};
+use crate::domain::{Avatar, AvatarKey, ImageFormat, UserEmail, UserRecord};
 
-pub use observed::ObservedStore;
+type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
-/// One slice of the user listing, in the backend's own order.
+/// A store call that failed, with its cause kept.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    operation: &'static str,
+    source: BoxError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Unreachable, throttled past retries, or timing out: retrying later is expected to
+    /// work.
+    Unavailable,
+    /// Anything else: a bug, a corrupt item, a misconfiguration.
+    Internal,
+}
+
+impl StoreError {
+    pub fn unavailable(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self {
+            kind: StoreErrorKind::Unavailable,
+            operation,
+            source: source.into(),
+        }
+    }
+
+    pub fn internal(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self {
+            kind: StoreErrorKind::Internal,
+            operation,
+            source: source.into(),
+        }
+    }
+
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            StoreErrorKind::Unavailable => write!(f, "{} is unavailable", self.operation),
+            StoreErrorKind::Internal => write!(f, "{} failed", self.operation),
+        }
+    }
+}
+
+impl Error for StoreError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// The answer to a conditional insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    Inserted,
+    /// A user with that email exists; nothing was written.
+    AlreadyExists,
+}
+
+/// One slice of the user table, in the backend's own order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub users: Vec<User>,
+    pub users: Vec<UserRecord>,
     /// The key to continue after, present while more users remain.
     pub next: Option<ListPosition>,
 }
@@ -28,6 +98,63 @@ pub struct Page {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPosition(pub String);
 
+/// The users, keyed by email.
+#[async_trait]
+pub trait UserTable: Send + Sync + 'static {
+    /// Stores `user` unless a user with its email exists; exactly one of any number of
+    /// concurrent inserts of one email wins.
+    async fn insert_if_absent(&self, user: &UserRecord) -> Result<Insertion, StoreError>;
+
+    async fn get(&self, email: &UserEmail) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Removes the user and returns what was stored; `None` when there was none.
+    async fn remove(&self, email: &UserEmail) -> Result<Option<UserRecord>, StoreError>;
+
+    /// At most `limit` users after `after` (from the start when `None`), read
+    /// consistently: every user stored before the call began is seen.
+    async fn list_page(
+        &self,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
+
+    /// Whether the table answers.
+    async fn check_ready(&self) -> Result<(), StoreError>;
+}
+
+/// An avatar object as listed: its key and when it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: AvatarKey,
+    pub modified: SystemTime,
+}
+
+/// One slice of the avatar objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPage {
+    pub objects: Vec<StoredObject>,
+    /// Where to continue, present while more objects remain.
+    pub next: Option<String>,
+}
+
+/// The avatar objects, keyed by [`AvatarKey`].
+#[async_trait]
+pub trait AvatarStore: Send + Sync + 'static {
+    /// Stores the avatar's bytes under `key`, with its content type.
+    async fn put(&self, key: &AvatarKey, avatar: &Avatar) -> Result<(), StoreError>;
+
+    /// Removes the object; removing one that is not there succeeds.
+    async fn delete(&self, key: &AvatarKey) -> Result<(), StoreError>;
+
+    /// The objects under the avatar prefix, a page at a time from `continuation`. Objects
+    /// whose names are not avatar keys are left out: roster never touches what it did not
+    /// name.
+    async fn list(&self, continuation: Option<String>) -> Result<ObjectPage, StoreError>;
+
+    /// Whether the object store answers.
+    async fn check_ready(&self) -> Result<(), StoreError>;
+}
+
 /// An avatar file kept by a backend that serves avatars itself.
 #[derive(Debug)]
 pub struct AvatarFile {
@@ -35,144 +162,9 @@ pub struct AvatarFile {
     pub format: ImageFormat,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("a user with that email exists already")]
-    Conflict,
-    #[error("no user with that email")]
-    NotFound,
-    /// The backend could not be reached, throttled past retries, or timed out. Retrying
-    /// later is expected to work.
-    #[error("the store is unavailable: {0}")]
-    Unavailable(String),
-    #[error("the store failed: {0}")]
-    Internal(String),
-}
-
-/// The operations the HTTP layer needs. Every implementation keeps the SPEC's consistency
-/// rules: a stored user always points at an avatar that exists, a refused create leaves no
-/// avatar behind, and concurrent creates of one email have exactly one winner.
+/// Avatar objects as local files, for the backend that serves them itself.
 #[async_trait]
-pub trait UserStore: Send + Sync + 'static {
-    async fn create(&self, user: &NewUser, avatar: &Avatar) -> Result<User, StoreError>;
-
-    async fn get(&self, email: &UserEmail) -> Result<Option<User>, StoreError>;
-
-    /// Removes the user and then their avatar; [`StoreError::NotFound`] when absent.
-    async fn delete(&self, email: &UserEmail) -> Result<(), StoreError>;
-
-    /// At most `limit` users after `after` (from the start when `None`).
-    async fn list_page(
-        &self,
-        after: Option<&ListPosition>,
-        limit: usize,
-    ) -> Result<Page, StoreError>;
-
-    /// Whether the backing database and object store answer.
-    async fn check_ready(&self) -> Result<(), StoreError>;
-
-    /// The file behind an avatar key, for backends that serve avatars themselves;
-    /// `None` when this backend does not, or when no such avatar exists.
-    async fn avatar_file(&self, file_name: &str) -> Result<Option<AvatarFile>, StoreError>;
-}
-
-/// The object key of a new avatar: `avatars/<unique id>.<ext>`.
-pub fn new_avatar_key(format: ImageFormat) -> String {
-    format!(
-        "{AVATAR_PREFIX}{}.{}",
-        uuid::Uuid::new_v4().simple(),
-        format.extension()
-    )
-}
-
-pub const AVATAR_PREFIX: &str = "avatars/";
-
-/// The object key behind an `avatar_url`, whatever base URL it was made with: the key is
-/// always `avatars/` and the URL's last path segment.
-pub fn avatar_key_of_url(avatar_url: &str) -> Option<String> {
-    let (_, file_name) = avatar_url.rsplit_once('/')?;
-    is_avatar_file_name(file_name).then(|| format!("{AVATAR_PREFIX}{file_name}"))
-}
-
-/// Whether `file_name` has the shape of a name roster gave an avatar: 32 lowercase hex
-/// digits and a known extension. Anything else (`..`, slashes) is refused before any
-/// file system or bucket sees it.
-pub fn is_avatar_file_name(file_name: &str) -> bool {
-    let Some((stem, extension)) = file_name.split_once('.') else {
-        return false;
-    };
-    stem.len() == 32
-        && stem
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
-        && format_of_extension(extension).is_some()
-}
-
-/// The format a stored avatar's extension stands for.
-pub fn format_of_extension(extension: &str) -> Option<ImageFormat> {
-    [
-        ImageFormat::Png,
-        ImageFormat::Jpeg,
-        ImageFormat::Gif,
-        ImageFormat::WebP,
-    ]
-    .into_iter()
-    .find(|format| format.extension() == extension)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_keys_live_under_avatars_with_the_format_extension() {
-        let key = new_avatar_key(ImageFormat::WebP);
-        let file_name = key.strip_prefix(AVATAR_PREFIX).unwrap();
-        assert!(file_name.ends_with(".webp"));
-        assert!(is_avatar_file_name(file_name), "{key}");
-        assert_ne!(key, new_avatar_key(ImageFormat::WebP));
-    }
-
-    #[test]
-    fn finds_the_key_behind_any_avatar_url() {
-        let key = new_avatar_key(ImageFormat::Png);
-        for base in [
-            "https://roster-avatars.s3.us-east-1.amazonaws.com",
-            "http://127.0.0.1:5000/roster-avatars",
-            "",
-        ] {
-            assert_eq!(
-                avatar_key_of_url(&format!("{base}/{key}")),
-                Some(key.clone())
-            );
-        }
-    }
-
-    #[test]
-    fn refuses_file_names_that_roster_never_makes() {
-        for name in [
-            "../../etc/passwd",
-            "0123456789abcdef0123456789abcdef.exe",
-            "0123456789ABCDEF0123456789ABCDEF.png",
-            "short.png",
-            "0123456789abcdef0123456789abcdef",
-            "0123456789abcdef0123456789abcdef.png.png",
-        ] {
-            assert!(!is_avatar_file_name(name), "{name}");
-        }
-        assert!(is_avatar_file_name("0123456789abcdef0123456789abcdef.jpg"));
-    }
-
-    #[test]
-    fn maps_extensions_back_to_formats() {
-        for format in [
-            ImageFormat::Png,
-            ImageFormat::Jpeg,
-            ImageFormat::Gif,
-            ImageFormat::WebP,
-        ] {
-            assert_eq!(format_of_extension(format.extension()), Some(format));
-        }
-        assert_eq!(format_of_extension("bmp"), None);
-    }
+pub trait AvatarFiles: Send + Sync + 'static {
+    /// The file of `key`, `None` when there is no such avatar.
+    async fn file(&self, key: &AvatarKey) -> Result<Option<AvatarFile>, StoreError>;
 }

@@ -1,12 +1,31 @@
-//! The Prometheus registry behind `/metrics`, installed once per process.
+//! The Prometheus registry behind `/metrics`, installed once per process, with every family
+//! described and every counter of a known label set present from the start at 0, so a
+//! pod's first event of a kind is an increase Prometheus can see.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets in seconds, from a cache-hot read to a slow upload.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// How often histogram samples are folded into their buckets when nobody scrapes: the
+/// recorder keeps raw samples until then, so without it an unscraped server grows.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The store operations measured by the service.
+pub const STORE_OPERATIONS: &[&str] = &[
+    "create",
+    "get",
+    "delete",
+    "list_page",
+    "check_ready",
+    "avatar_file",
+    "sweep",
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -24,7 +43,126 @@ pub fn prometheus() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was installed already; /metrics stays empty");
             }
+            describe();
             handle
         })
         .clone()
+}
+
+/// Folds histogram samples into buckets every few seconds, for as long as the runtime runs.
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(UPKEEP_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
+
+fn describe() {
+    describe_counter!(
+        "http_requests_total",
+        "Requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer a request, until its response head is ready, by method, route template and status."
+    );
+    describe_gauge!("http_requests_in_flight", "Requests being handled now.");
+    describe_histogram!(
+        "roster_store_operation_duration_seconds",
+        Unit::Seconds,
+        "Duration of each operation of the service on the stores, by operation."
+    );
+    describe_counter!(
+        "roster_store_errors_total",
+        "Store operations that failed, by operation and kind (unavailable or internal)."
+    );
+    describe_counter!(
+        "roster_avatar_bytes_stored_total",
+        Unit::Bytes,
+        "Bytes of avatars stored by successful creates."
+    );
+    describe_counter!(
+        "roster_listing_aborted_total",
+        "Streamed listings cut off by a store failure after their body had started."
+    );
+    describe_gauge!("roster_connections_open", "Client connections open now.");
+    describe_gauge!(
+        "roster_connections_max",
+        "Client connections served at once (ROSTER_MAX_CONNECTIONS); more wait in the backlog."
+    );
+    describe_counter!(
+        "roster_connections_closed_total",
+        "Connections closed by a timeout, by which: header_timeout, idle_timeout, send_timeout."
+    );
+    describe_counter!(
+        "roster_uploads_ended_total",
+        "Uploads answered 408 for being too slow, by reason: stalled or deadline."
+    );
+    describe_gauge!(
+        "roster_upload_spool_bytes",
+        Unit::Bytes,
+        "Temporary disk reserved by uploads in progress."
+    );
+    describe_gauge!(
+        "roster_upload_spool_limit_bytes",
+        Unit::Bytes,
+        "Temporary disk uploads may reserve at once."
+    );
+    describe_counter!(
+        "roster_creates_undone_total",
+        "Creates whose user was not stored and whose avatar was removed again."
+    );
+    describe_counter!(
+        "roster_orphan_sweeps_total",
+        "Orphan sweeps run, by outcome: ok or failed."
+    );
+    describe_counter!(
+        "roster_orphans_found_total",
+        "Avatar objects found that no user points at, older than the grace."
+    );
+    describe_counter!(
+        "roster_orphans_removed_total",
+        "Orphan avatar objects removed."
+    );
+    describe_gauge!(
+        "roster_store_ready",
+        "Whether the last readiness check found the store answering (1) or not (0), by check: users or avatars."
+    );
+
+    for operation in STORE_OPERATIONS {
+        for kind in ["unavailable", "internal"] {
+            metrics::counter!("roster_store_errors_total", "operation" => *operation, "kind" => kind)
+                .increment(0);
+        }
+    }
+    for reason in ["header_timeout", "idle_timeout", "send_timeout"] {
+        metrics::counter!("roster_connections_closed_total", "reason" => reason).increment(0);
+    }
+    for reason in ["stalled", "deadline"] {
+        metrics::counter!("roster_uploads_ended_total", "reason" => reason).increment(0);
+    }
+    for outcome in ["ok", "failed"] {
+        metrics::counter!("roster_orphan_sweeps_total", "outcome" => outcome).increment(0);
+    }
+    for counter in [
+        "roster_avatar_bytes_stored_total",
+        "roster_listing_aborted_total",
+        "roster_creates_undone_total",
+        "roster_orphans_found_total",
+        "roster_orphans_removed_total",
+    ] {
+        metrics::counter!(counter).increment(0);
+    }
+    for gauge in [
+        "http_requests_in_flight",
+        "roster_connections_open",
+        "roster_upload_spool_bytes",
+    ] {
+        metrics::gauge!(gauge).increment(0.0);
+    }
 }

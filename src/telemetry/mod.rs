@@ -24,6 +24,22 @@ use crate::config::LogFormat;
 /// region, which is the normal case off EC2 and would bury start-up errors.
 const DEFAULT_LOG_FILTER: &str = "info,aws_config::imds::region=error";
 
+/// An error and every cause under it, on one line (`outer: inner: root`), for logs: the
+/// client never sees this, the operator needs all of it.
+pub struct ErrorChain<'a, E: ?Sized>(pub &'a E);
+
+impl<E: std::error::Error + ?Sized> std::fmt::Display for ErrorChain<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
 /// The installed telemetry; [`Telemetry::shutdown`] flushes spans still buffered.
 pub struct Telemetry {
     tracer_provider: SdkTracerProvider,
@@ -70,5 +86,20 @@ pub fn subscriber(
                     .with_writer(std::io::stderr),
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_chain_shows_every_cause() {
+        let error = Outer(std::io::Error::other("root cause"));
+        assert_eq!(ErrorChain(&error).to_string(), "outer: root cause");
     }
 }

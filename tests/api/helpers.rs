@@ -297,7 +297,7 @@ fn serving_address(line: &str) -> Option<String> {
 }
 
 impl AwsResources {
-    async fn create(endpoint: &str) -> Self {
+    pub async fn create(endpoint: &str) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let resources = Self {
             endpoint: endpoint.to_owned(),
@@ -357,7 +357,7 @@ impl AwsResources {
     }
 }
 
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::v2026_01_12())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)

@@ -164,7 +164,9 @@ async fn the_document_declares_every_status_each_operation_answers() {
     };
     assert_eq!(
         statuses("/user", "post"),
-        ["201", "400", "409", "413", "415", "422", "500", "503"]
+        [
+            "201", "400", "408", "409", "413", "415", "422", "500", "503"
+        ]
     );
     assert_eq!(statuses("/users", "get"), ["200", "400", "500", "503"]);
     assert_eq!(

@@ -5,9 +5,11 @@ mod images;
 
 mod aws_layout;
 mod create;
+mod hostile;
 mod lifecycle;
 mod listing;
 mod lookup;
 mod operability;
 mod privacy;
 mod validation;
+mod workflows;
