@@ -61,11 +61,11 @@ The service account the pods run as.
 {{- end }}
 
 {{/*
-Mount the service-account token only when IRSA needs it (the web identity token is
-projected next to it) or when asked to.
+Mount the Kubernetes API token only when asked to. IRSA does not need it: the EKS pod
+identity webhook adds its own projected sts.amazonaws.com token volume to the pod.
 */}}
 {{- define "roster.automountToken" -}}
-{{- if or .Values.serviceAccount.irsaRoleArn .Values.serviceAccount.automountToken }}true{{ else }}false{{ end }}
+{{- if .Values.serviceAccount.automountToken }}true{{ else }}false{{ end }}
 {{- end }}
 
 {{/*
@@ -84,9 +84,15 @@ appVersion).
 Settings that cannot work together stop the render with a message naming the values.
 */}}
 {{- define "roster.validate" -}}
-{{- $graceNeeded := add .Values.lifecycle.preStopSleepSeconds .Values.config.shutdownTimeoutSeconds }}
-{{- if le (int .Values.terminationGracePeriodSeconds) (int $graceNeeded) }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed lifecycle.preStopSleepSeconds + config.shutdownTimeoutSeconds (%d), or in-flight requests are killed" (int .Values.terminationGracePeriodSeconds) (int $graceNeeded)) }}
+{{- include "roster.budget" . }}
+{{- $set := list }}
+{{- range (include "roster.env" . | fromYamlArray) }}
+{{- $set = append $set .name }}
+{{- end }}
+{{- range .Values.extraEnv }}
+{{- if has .name $set }}
+{{- fail (printf "extraEnv sets %s, which the chart sets from its values: change the value instead (see chart/values.yaml)" .name) }}
+{{- end }}
 {{- end }}
 {{- if eq .Values.config.backend "embedded" }}
 {{- if .Values.autoscaling.enabled }}
@@ -109,8 +115,5 @@ checkov findings this chart accepts on purpose, each with its reason, as inline 
 {{- if not .Values.image.digest }}
 checkov.io/skip1: CKV_K8S_43=no digest is set (image.digest), so the image is the immutable appVersion release tag; production pins a digest (the EKS overlay does)
 checkov.io/skip2: CKV_K8S_15=IfNotPresent suits an immutable release tag; Always makes every pod start depend on the registry and breaks images loaded into minikube
-{{- end }}
-{{- if .Values.serviceAccount.irsaRoleArn }}
-checkov.io/skip3: CKV_K8S_38=IRSA needs the service-account token mounted; the role bound to it reaches only roster's table and bucket
 {{- end }}
 {{- end }}

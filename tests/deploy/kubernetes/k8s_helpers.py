@@ -83,6 +83,10 @@ def values_file_id(path: Path | None) -> str:
     return "defaults" if path is None else path.stem
 
 
+# Everything that can reach a cluster, as the conftest's `targets` fixture keys it.
+TARGETS = ["chart-defaults", *[f"chart-{values_file_id(p)}" for p in EXAMPLE_VALUES], *OVERLAYS]
+
+
 def read_values(path: Path | None) -> dict[str, Any] | None:
     return None if path is None else yaml.safe_load(path.read_text())
 
@@ -121,3 +125,28 @@ def parse_duration_seconds(text: str) -> float:
     parts = re.findall(r"(\d+)\s*(ms|sec|min|s|m|h)", text)
     assert parts and "".join(f"{n}{u}" for n, u in parts) == text.replace(" ", ""), f"unreadable duration {text!r}"
     return sum(int(number) * units[unit] for number, unit in parts)
+
+
+def chart_defaults() -> dict[str, Any]:
+    return yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """override laid over base the way Helm coalesces values files (maps merge, the rest replaces)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+QUANTITY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def quantity_bytes(quantity: str | int) -> int:
+    """A Kubernetes storage quantity (256Mi, 1G, 268435456) in bytes."""
+    match = re.fullmatch(r"(\d+)(k|M|G|Ki|Mi|Gi)?", str(quantity))
+    assert match, f"unreadable quantity {quantity!r}"
+    return int(match.group(1)) * QUANTITY_UNITS[match.group(2) or ""]

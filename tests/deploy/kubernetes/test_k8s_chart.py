@@ -82,8 +82,12 @@ def test_schema_rejects_unknown_top_level_keys():
         {"autoscaling": {"enabled": "yes"}},
         {"ingress": {"annotations": {"alb.ingress.kubernetes.io/group.order": 10}}},
         {"serviceAccount": {"irsaRoleArn": "roster-role"}},
+        {"resources": {"requests": {"cpu": "100m", "ephemeral-storage": "1Gi"}, "limits": {"cpu": "1"}}},
+        {"podDisruptionBudget": {"maxUnavailable": "one"}},
+        {"ingress": {"alb": {"certificateArn": "my-certificate"}}},
     ],
-    ids=["replicas-string", "pull-policy", "backend", "port-string", "enabled-string", "annotation-number", "role-arn"],
+    ids=["replicas-string", "pull-policy", "backend", "port-string", "enabled-string", "annotation-number", "role-arn",
+         "ephemeral-storage-outside-ephemeralStorage", "pdb-word", "certificate-not-an-arn"],
 )
 def test_schema_rejects_wrong_types_and_values(values):
     with pytest.raises(helm.HelmValuesError):
@@ -101,11 +105,6 @@ def test_every_values_key_has_a_comment():
         if "#" not in line and not previous.lstrip().startswith("#"):
             uncommented.append(f"line {number + 1}: {key.group(1)}")
     assert not uncommented, uncommented
-
-
-def test_render_refuses_a_grace_period_not_longer_than_prestop_plus_shutdown_timeout():
-    with pytest.raises(helm.HelmRenderError, match="terminationGracePeriodSeconds"):
-        render.render_chart({"config": {"shutdownTimeoutSeconds": 60}, "terminationGracePeriodSeconds": 60})
 
 
 @pytest.mark.parametrize(
@@ -137,14 +136,23 @@ def test_embedded_backend_gets_one_pod_a_data_volume_and_recreate_rollouts():
     assert mounts["data"] == env["ROSTER_DATA_DIR"]
 
 
-def test_irsa_role_sets_the_service_account_annotation_and_mounts_the_token():
+def test_irsa_role_sets_the_service_account_annotation_and_leaves_the_api_token_unmounted():
+    """The EKS pod identity webhook projects its own sts.amazonaws.com token for the role:
+    IRSA needs the annotation, not the Kubernetes API token."""
     role = "arn:aws:iam::123456789012:role/roster"
     documents = [doc for docs in render.render_chart({"serviceAccount": {"irsaRoleArn": role}}).values() for doc in docs]
     account = one(documents, "ServiceAccount")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role
     pod = one(documents, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == account["metadata"]["name"] == "roster"
-    assert pod["automountServiceAccountToken"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_api_token_is_mounted_only_when_asked_for():
+    documents = [doc for docs in render.render_chart({"serviceAccount": {"automountToken": True}}).values() for doc in docs]
+    assert one(documents, "Deployment")["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert one(documents, "ServiceAccount")["automountServiceAccountToken"] is True
 
 
 def test_optional_ingress_takes_class_and_annotations_from_values():

@@ -15,9 +15,8 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
-from k8s_helpers import EXAMPLE_VALUES, OVERLAYS, render, values_file_id
+from k8s_helpers import OVERLAYS, TARGETS, render
 
-TARGETS = ["chart-defaults", *[f"chart-{values_file_id(p)}" for p in EXAMPLE_VALUES], *OVERLAYS]
 # The version the chart is rendered for, and the newest kubernetes-validate ships.
 KUBERNETES_VERSIONS = sorted({render.KUBE_VERSION.lstrip("v"), kubernetes_validate.utils.latest_version()})
 BIN = Path(sys.executable).parent
