@@ -7,8 +7,6 @@ everything here; the name extraction below only runs on expressions promtool acc
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import re
 import shutil
@@ -78,16 +76,11 @@ def recording_rules() -> list[dict[str, Any]]:
 
 
 def load_render_module():
-    """scripts/render-manifests, imported as a module (the Kubernetes tests do the same)."""
-    if "render_manifests" in sys.modules:
-        return sys.modules["render_manifests"]
-    path = ROOT / "scripts" / "render-manifests"
-    loader = importlib.machinery.SourceFileLoader("render_manifests", str(path))
-    spec = importlib.util.spec_from_loader("render_manifests", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_manifests"] = module
-    loader.exec_module(module)
-    return module
+    """scripts/render-manifests as a module, the one the Kubernetes tests load."""
+    sys.path.insert(0, str(ROOT / "tests" / "deploy" / "kubernetes"))
+    from k8s_helpers import render
+
+    return render
 
 
 def kustomize_build(directory: Path) -> list[dict[str, Any]]:

@@ -166,6 +166,14 @@ def test_chart_prometheus_rule_holds_the_rules_file_unchanged():
         "chart/files/roster.rules.yml is stale: run `make manifests`"
 
 
+def test_chart_with_every_monitoring_object_passes_helm_lint_strict():
+    import helm_python as helm
+
+    report = helm.lint(ROOT / "chart", MONITORING_ON, strict=True, namespace=render.NAMESPACE, kube_version=render.KUBE_VERSION)
+    problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
+    assert report["total_charts_linted"] == 1 and not problems, problems
+
+
 def test_eks_overlay_gets_the_prometheus_rule_service_monitor_and_dashboard():
     documents = kustomize_build(OVERLAYS_DIR / "eks")
     kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
