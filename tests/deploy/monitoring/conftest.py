@@ -368,8 +368,9 @@ def slo_run(roster_binary, tmp_path_factory) -> Iterator[SloRun]:
                    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")]
         wait_until(lambda: all((prometheus.scalar(f"min(timestamp({r}))") or 0) > last_scrape for r in records),
                    "a rule evaluation after the last scrape")
-        # Enough samples for rate() to extrapolate every series alike (see the docstring of
-        # test_recorded_ratios_equal_the_requests_sent).
+        # Enough samples for rate() to extrapolate every series alike: a series' zero point
+        # (first value / increase x its sampled span) must lie beyond 1.1 sample intervals,
+        # which the warm-up's share of each count gives from eight scrapes on.
         wait_until(lambda: (prometheus.scalar('min(count_over_time(up{job="roster"}[5m]))') or 0) >= 8,
                    "eight scrapes")
 
