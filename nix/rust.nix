@@ -139,9 +139,10 @@ in {
     };
 
     # The same database through cargo-audit, as crane's quick start does: a second
-    # reading of the advisories (cargo-audit also reports yanked and informational ones).
+    # reading of the advisories, with deny.toml's exceptions (and crane's default flag).
     roster-audit = craneLib.cargoAudit {
       inherit src advisory-db;
+      cargoAuditExtraArgs = lib.concatMapStringsSep " " (id: "--ignore ${id}") (["yanked"] ++ import ./advisory-exceptions.nix {});
     };
   };
 }

@@ -214,3 +214,15 @@ def test_the_policy_names_exactly_the_http_and_tls_crates():
     assert bans["multiple-versions"] == "warn"
     for skip in bans.get("skip", []):
         assert isinstance(skip, dict) and skip.get("reason"), f"a skip without a reason: {skip}"
+
+
+def test_cargo_audit_skips_exactly_the_advisories_deny_toml_excepts(nix_eval):
+    # The flake passes these to cargo-audit as --ignore; yanked-crate entries are not advisories.
+    config = ('[advisories]\\nignore = [\\"RUSTSEC-2026-0194\\", '
+              '{ id = \\"RUSTSEC-2026-0195\\", reason = \\"unreachable\\" }, '
+              '\\"foo@1.2.3\\", { crate = \\"bar@1.0.0\\", reason = \\"yanked\\" }]\\n')
+    assert nix_eval(f'import ./nix/advisory-exceptions.nix {{ config = builtins.fromTOML "{config}"; }}') == [
+        "RUSTSEC-2026-0194", "RUSTSEC-2026-0195"]
+    listed = tomllib.loads((REPO / "deny.toml").read_text())["advisories"]["ignore"]
+    ids = [e if isinstance(e, str) else e.get("id") for e in listed]
+    assert nix_eval("import ./nix/advisory-exceptions.nix {}") == [i for i in ids if i and i.startswith("RUSTSEC-")]
