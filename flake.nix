@@ -8,6 +8,12 @@
       url = "github:oxalica/rust-overlay";
       inputs.nixpkgs.follows = "nixpkgs";
     };
+    # The RustSec advisory database for the deny and audit checks, pinned like the rest:
+    # `nix flake lock --update-input advisory-db` moves it to the newest commit.
+    advisory-db = {
+      url = "github:rustsec/advisory-db";
+      flake = false;
+    };
   };
 
   outputs = {
@@ -15,6 +21,7 @@
     nixpkgs,
     crane,
     rust-overlay,
+    advisory-db,
   }: let
     inherit (nixpkgs) lib;
 
@@ -32,7 +39,8 @@
 
       # One toolchain for rustup and Nix users alike: rust-toolchain.toml, through
       # rust-overlay, handed to crane.
-      craneLib = (crane.mkLib pkgs).overrideToolchain (p: p.rust-bin.fromRustupToolchainFile ./rust-toolchain.toml);
+      toolchain = p: p.rust-bin.fromRustupToolchainFile ./rust-toolchain.toml;
+      craneLib = (crane.mkLib pkgs).overrideToolchain toolchain;
 
       sources = import ./nix/source.nix {
         inherit lib;
@@ -40,10 +48,9 @@
       };
 
       rust = import ./nix/rust.nix {
-        inherit pkgs craneLib;
-        src = sources.rust;
+        inherit pkgs craneLib sources advisory-db;
       };
-      inherit (rust) roster;
+      inherit (rust) roster sbom;
 
       deploy = import ./nix/manifests.nix {
         inherit lib;
@@ -55,7 +62,7 @@
       image = import ./nix/image.nix {
         inherit (pkgs) dockerTools cacert;
         inherit roster;
-        revision = self.rev or self.dirtyRev or "unknown";
+        labels = import ./nix/image-labels.nix {inherit self;};
       };
 
       lintChecks = {
@@ -82,7 +89,7 @@
         // lintChecks
         // deploy.overlayChecks
         // {
-          inherit roster;
+          inherit roster sbom;
           kustomize-base-fresh = deploy.baseCheck;
         }
         // lib.optionalAttrs isLinux {inherit image;};
@@ -92,8 +99,9 @@
       packages =
         {
           default = roster;
-          inherit roster;
+          inherit roster sbom;
           inherit (deploy) manifests;
+          inherit (rust) cargo-deny;
         }
         // lib.optionalAttrs isLinux {inherit image;};
 
@@ -104,24 +112,36 @@
         meta.description = "Serve roster with the embedded backend";
       };
 
-      devShells.default = craneLib.devShell {
-        inherit checks;
-        packages = with pkgs; [
-          cargo-nextest
-          kubernetes-helm
-          kubectl
-          kustomize
-          yq-go
-          opentofu
-          awscli2
-          (python3.withPackages (ps: with ps; [pytest pyyaml boto3 moto requests]))
-          deadnix
-          statix
-          alejandra
-          actionlint
-          shellcheck
-          zizmor
-        ];
+      devShells = {
+        default = craneLib.devShell {
+          inherit checks;
+          packages = with pkgs; [
+            cargo-nextest
+            rust.cargo-deny
+            cargo-audit
+            cargo-cyclonedx
+            taplo
+            kubernetes-helm
+            kubectl
+            kustomize
+            yq-go
+            opentofu
+            awscli2
+            (python3.withPackages (ps: with ps; [pytest pyyaml boto3 moto requests]))
+            deadnix
+            statix
+            alejandra
+            actionlint
+            shellcheck
+            zizmor
+          ];
+        };
+
+        # What the workflow's cargo-deny job needs, and no more: the toolchain (cargo
+        # metadata), cargo-deny and git (it fetches the live advisory database).
+        deny = pkgs.mkShellNoCC {
+          packages = [(toolchain pkgs) rust.cargo-deny pkgs.git];
+        };
       };
 
       formatter = pkgs.alejandra;

@@ -4,7 +4,8 @@
   dockerTools,
   cacert,
   roster,
-  revision ? "unknown",
+  # Its source repository, revision and license (nix/image-labels.nix).
+  labels,
   settings ? import ./image-settings.nix,
 }: let
   inherit (settings) uid gid userName port dataDir;
@@ -46,9 +47,10 @@ in
       Labels = {
         "org.opencontainers.image.title" = "roster";
         "org.opencontainers.image.description" = "User-management service with avatar images";
+        "org.opencontainers.image.source" = labels.source;
         "org.opencontainers.image.version" = roster.version;
-        "org.opencontainers.image.revision" = revision;
-        "org.opencontainers.image.licenses" = "MIT";
+        "org.opencontainers.image.revision" = labels.revision;
+        "org.opencontainers.image.licenses" = labels.license;
       };
     };
   }

@@ -15,6 +15,9 @@ COMMANDS = [
     "nix flake check",
     "nix develop",
     "nix flake update",
+    "nix flake lock --update-input advisory-db",
+    "nix build .#sbom",
+    "cargo deny --locked --workspace check licenses bans sources",
 ]
 
 

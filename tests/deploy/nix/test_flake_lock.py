@@ -9,8 +9,9 @@ import pytest
 
 from conftest import REPO
 
-# The reviewed pins (shared/NIX-PINS.md): input -> (owner, repo, ref, rev, narHash, lastModified)
-PINS = {
+# The reviewed pins: input -> (owner, repo, ref, rev, narHash, lastModified). The first
+# three are shared/NIX-PINS.md's.
+SHARED_PINS = {
     "nixpkgs": ("NixOS", "nixpkgs", "nixos-26.05", "531670d871c0e29724a02f3cbcac170adc65b58c",
                 "sha256-ODZkEK9Gy50yg6h98u7KkitZ3oc/uuTFK00bh1CRdNA=", 1785734586),
     "crane": ("ipetkov", "crane", None, "b8d87f76ea4e4b6f30f2e6eaf3fbb60ff7d87167",
@@ -18,6 +19,14 @@ PINS = {
     "rust-overlay": ("oxalica", "rust-overlay", None, "292249772330735cb32b90dedf44feddec40e7d0",
                      "sha256-DauSP0ACycrq3MEEmDz/Scsxhs9TPBTexwKbTuE8Bw8=", 1785736145),
 }
+# The RustSec advisory database (flake = false), 2026-08-21. narHash: `git archive REV | tar
+# -x -C DIR` of github:rustsec/advisory-db, then `nix hash path DIR` (the method reproduces
+# crane's pin above); lastModified: the commit's committer date.
+NON_FLAKE_PINS = {
+    "advisory-db": ("rustsec", "advisory-db", None, "bf5c0d245a92671908518d7e765914d437954ed6",
+                    "sha256-6JNCbYbrWi2r0+kVgXtVi7Vu6gSuSjmyifCSWyZaS9o=", 1787293720),
+}
+PINS = {**SHARED_PINS, **NON_FLAKE_PINS}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +51,7 @@ def test_lock_file_is_version_7(lock):
     assert lock["root"] == "root"
 
 
-def test_flake_declares_the_three_pinned_inputs(flake_inputs):
+def test_flake_declares_the_pinned_inputs(flake_inputs):
     assert set(flake_inputs) == set(PINS)
     for name, (owner, repo, ref, *_rest) in PINS.items():
         assert parse_github_url(flake_inputs[name]["url"]) == (owner, repo, ref), name
@@ -71,6 +80,15 @@ def test_input_is_locked_at_the_pinned_revision(lock, name):
     if ref:
         original["ref"] = ref
     assert node["original"] == original
+    if name in NON_FLAKE_PINS:
+        assert node.get("flake") is False, f"{name} is not a flake: its lock node says flake = false"
+    else:
+        assert "flake" not in node, name
+
+
+def test_advisory_db_is_a_plain_source_input(flake_inputs, lock):
+    assert flake_inputs["advisory-db"]["flake"] is False
+    assert "inputs" not in lock["nodes"]["advisory-db"]
 
 
 def test_lock_original_matches_the_url_in_flake_nix(lock, flake_inputs):
@@ -93,6 +111,6 @@ def test_pins_agree_with_the_shared_pin_list():
     if not doc.exists():
         pytest.fail("shared/NIX-PINS.md is not beside this checkout")
     text = doc.read_text()
-    for name, (_owner, _repo, _ref, rev, nar_hash, last_modified) in PINS.items():
+    for name, (_owner, _repo, _ref, rev, nar_hash, last_modified) in SHARED_PINS.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         assert rev in row and nar_hash in row and str(last_modified) in row, name

@@ -32,7 +32,7 @@ def image(nix_eval) -> dict:
         " dockerTools.buildLayeredImage = args: args;"
         f' cacert = "{CACERT_OUT}";'
         f' roster = {{ outPath = "{ROSTER_OUT}"; version = "{cargo_version()}"; }};'
-        ' revision = "0123abc";'
+        ' labels = import ./nix/image-labels.nix { self = { rev = "0123abc"; }; };'
         "}"
     )
 
@@ -149,12 +149,30 @@ def test_image_user_has_a_passwd_entry(image):
     assert re.search(rf"^echo '[a-z]+:x:{uid}:{gid}:", image["fakeRootCommands"], re.M)
 
 
+def cargo_license() -> str:
+    return tomllib.loads((REPO / "Cargo.toml").read_text())["package"]["license"]
+
+
 def test_image_carries_oci_labels(image):
     labels = image["config"]["Labels"]
     assert labels["org.opencontainers.image.version"] == cargo_version()
     assert labels["org.opencontainers.image.revision"] == "0123abc"
-    for key in ("title", "description", "licenses"):
+    assert labels["org.opencontainers.image.licenses"] == cargo_license()
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", labels["org.opencontainers.image.source"])
+    for key in ("title", "description"):
         assert labels[f"org.opencontainers.image.{key}"], key
+
+
+@pytest.mark.parametrize("self_attrs, revision", [
+    ('{ rev = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"; }', "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"),
+    # A tree with uncommitted changes: flakes give dirtyRev and no rev.
+    ('{ dirtyRev = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b-dirty"; }', "dirty"),
+    ("{ }", "dirty"),
+])
+def test_image_revision_is_the_clean_commit_or_dirty(nix_eval, self_attrs, revision):
+    labels = nix_eval(f"import ./nix/image-labels.nix {{ self = {self_attrs}; }}")
+    assert labels["revision"] == revision
+    assert labels["license"] == cargo_license()
 
 
 def test_image_name_and_tag_are_what_the_chart_pulls(image, values):
