@@ -10,6 +10,7 @@ pinned advisory-db input without a network, so it proves the directory cargo-den
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import subprocess
@@ -226,3 +227,36 @@ def test_cargo_audit_skips_exactly_the_advisories_deny_toml_excepts(nix_eval):
     listed = tomllib.loads((REPO / "deny.toml").read_text())["advisories"]["ignore"]
     ids = [e if isinstance(e, str) else e.get("id") for e in listed]
     assert nix_eval("import ./nix/advisory-exceptions.nix {}") == [i for i in ids if i and i.startswith("RUSTSEC-")]
+
+
+def advisory_exceptions() -> list[dict]:
+    listed = tomllib.loads((REPO / "deny.toml").read_text())["advisories"]["ignore"]
+    return [entry for entry in listed if isinstance(entry, dict) and str(entry.get("id", "")).startswith("RUSTSEC-")]
+
+
+def test_every_advisory_exception_has_a_reason_and_lapses_on_a_date_not_yet_past():
+    for exception in advisory_exceptions():
+        reason = exception.get("reason", "")
+        found = re.search(r"review by (\d{4}-\d{2}-\d{2})", reason)
+        assert found, f"{exception['id']}: the reason names no review date: {reason!r}"
+        review_by = datetime.date.fromisoformat(found.group(1))
+        assert review_by >= datetime.date.today(), (
+            f"{exception['id']} lapsed on {review_by}: check whether a fixed release exists, then renew or drop it"
+        )
+
+
+def test_the_xml_exceptions_hold_roster_takes_no_xml_anywhere():
+    # The quick-xml exceptions rest on this: no operation accepts (or answers) XML, so no
+    # client byte reaches quick-xml.
+    document = json.loads((REPO / "openapi.json").read_text())
+    media_types = {
+        media_type
+        for path in document["paths"].values()
+        for operation in path.values()
+        for part in [operation.get("requestBody", {})] + list(operation.get("responses", {}).values())
+        for media_type in part.get("content", {})
+    }
+    assert media_types and not any("xml" in media_type for media_type in media_types), media_types
+    sources = "\n".join(path.read_text() for path in (REPO / "src").rglob("*.rs"))
+    for xml_entry_point in ("payload::Xml", "Xml<", "into_xml", "quick_xml"):
+        assert xml_entry_point not in sources, xml_entry_point
