@@ -44,6 +44,17 @@ impl From<ImageError> for AvatarError {
                 height,
                 limit,
             },
+            // Until these get variants of their own: 422 all the same.
+            error @ (ImageError::TooManyFrames { .. }
+            | ImageError::TooManyTotalPixels { .. }
+            | ImageError::TooManyScans { .. }) => Self::Malformed {
+                format: match error {
+                    ImageError::TooManyFrames { format, .. }
+                    | ImageError::TooManyTotalPixels { format, .. } => format,
+                    _ => ImageFormat::Jpeg,
+                },
+                reason: error.to_string(),
+            },
             ImageError::Io(error) => Self::Io(error),
         }
     }
@@ -76,8 +87,11 @@ impl Avatar {
             });
         }
         let mut input = upload.reopen()?;
-        let inspection = roster_imaging::inspect(BufReader::new(&mut input))?;
-        inspection.check_pixels(limits.max_pixels)?;
+        let image_limits = roster_imaging::Limits {
+            max_pixels: limits.max_pixels,
+            ..roster_imaging::Limits::DEFAULT
+        };
+        let inspection = roster_imaging::inspect(BufReader::new(&mut input), image_limits)?;
         if !inspection.has_metadata {
             return Ok(Self {
                 file: upload,
@@ -91,7 +105,7 @@ impl Avatar {
             None => NamedTempFile::new()?,
         };
         let mut output = BufWriter::new(stripped.reopen()?);
-        roster_imaging::strip(&mut input, &mut output)?;
+        roster_imaging::strip(&mut input, &mut output, image_limits)?;
         output.flush()?;
         let size = stripped.as_file().metadata()?.len();
         Ok(Self {

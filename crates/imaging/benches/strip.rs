@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::io::{Cursor, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
-use roster_imaging::{inspect, strip};
+use roster_imaging::{Limits, inspect, strip};
 
 fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
     out.extend_from_slice(&[0xFF, marker]);
@@ -113,14 +113,14 @@ fn main() {
     );
     let stripped = {
         let mut out = Vec::new();
-        strip(Cursor::new(&with), &mut out).unwrap();
+        strip(Cursor::new(&with), &mut out, Limits::DEFAULT).unwrap();
         out
     };
     // The 64 KB EXIF became a 36-byte minimal one (orientation 6).
     assert_eq!(stripped.len(), without.len() + 36);
 
     for (name, data) in [("with 64 KB EXIF", &with), ("without metadata", &without)] {
-        let r = inspect(data.as_slice()).unwrap();
+        let r = inspect(data.as_slice(), Limits::DEFAULT).unwrap();
         assert_eq!(r.has_metadata, name.starts_with("with "));
         report(
             &format!("memcpy baseline ({name})"),
@@ -133,7 +133,7 @@ fn main() {
             &format!("inspect, memory ({name})"),
             data.len(),
             time(|| {
-                black_box(inspect(black_box(data.as_slice())).unwrap());
+                black_box(inspect(black_box(data.as_slice()), Limits::DEFAULT).unwrap());
             }),
         );
         let mut out = Vec::with_capacity(data.len());
@@ -142,7 +142,7 @@ fn main() {
             data.len(),
             time(|| {
                 out.clear();
-                black_box(strip(Cursor::new(black_box(data)), &mut out).unwrap());
+                black_box(strip(Cursor::new(black_box(data)), &mut out, Limits::DEFAULT).unwrap());
             }),
         );
 
@@ -156,7 +156,7 @@ fn main() {
             data.len(),
             time(|| {
                 input.seek(SeekFrom::Start(0)).unwrap();
-                black_box(inspect(&mut input).unwrap());
+                black_box(inspect(&mut input, Limits::DEFAULT).unwrap());
             }),
         );
         report(
@@ -165,7 +165,7 @@ fn main() {
             time(|| {
                 input.seek(SeekFrom::Start(0)).unwrap();
                 let mut output = std::fs::File::create(dir.join("out.jpg")).unwrap();
-                black_box(strip(&mut input, &mut output).unwrap());
+                black_box(strip(&mut input, &mut output, Limits::DEFAULT).unwrap());
                 output.flush().unwrap();
             }),
         );
