@@ -140,15 +140,10 @@ pub(crate) fn walk<R: Read, W: Write>(
                 out.write(&[0x3B])?;
                 break;
             }
-            // A second GIF appended to a first that has no trailer: the
-            // first ends here, as in browsers.
-            b'G' if frames && matches!(src.peek(5)?, b"IF89a" | b"IF87a") => {
-                meta = true;
-                out.write(&[0x3B])?;
-                break;
-            }
             // A stray byte between blocks: skipped, as Pillow does (browsers
             // stop at it; the output, without it, shows all frames there too).
+            // A second GIF appended to a first without a trailer is read the
+            // same way: its header is stray bytes, its frames are frames.
             _ => meta = true,
         }
     }
