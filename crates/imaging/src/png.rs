@@ -39,11 +39,22 @@ fn read_chunk<R: Read>(
     check_crc(src, c, ty)
 }
 
+/// Keywords of the text chunks that may hold an orientation.
+const ORIENTATION_KEYWORDS: [&[u8]; 3] = [
+    b"exif:Orientation",
+    b"XML:com.adobe.xmp",
+    b"Raw profile type exif",
+];
+
 /// The keyword and (decompressed, at most `exif::PARSE_LIMIT` bytes) text of
-/// a `tEXt`, `zTXt` or `iTXt` chunk, or `None` when it is not well-formed.
-fn text_chunk(ty: &[u8; 4], data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+/// a `tEXt`, `zTXt` or `iTXt` chunk whose keyword is one of
+/// `ORIENTATION_KEYWORDS` (no other text is inflated), or `None`.
+fn text_chunk<'a>(ty: &[u8; 4], data: &'a [u8]) -> Option<(&'a [u8], Vec<u8>)> {
     let nul = data.iter().position(|&b| b == 0)?;
-    let (keyword, rest) = (data[..nul].to_vec(), &data[nul + 1..]);
+    let (keyword, rest) = (&data[..nul], &data[nul + 1..]);
+    if !ORIENTATION_KEYWORDS.contains(&keyword) {
+        return None;
+    }
     let text = match ty {
         b"tEXt" => rest.to_vec(),
         b"zTXt" => match rest.split_first()? {
@@ -219,7 +230,7 @@ pub(crate) fn walk<R: Read, W: Write>(
                 meta = true;
                 read_chunk(src, &ty, len, &mut data)?;
                 if let Some((keyword, text)) = text_chunk(&ty, &data) {
-                    match keyword.as_slice() {
+                    match keyword {
                         b"exif:Orientation" => orientation.text(exif::text_orientation(&text)),
                         b"XML:com.adobe.xmp" => orientation.xmp(exif::xmp_orientation(&text)),
                         b"Raw profile type exif" => {

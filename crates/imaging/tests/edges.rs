@@ -249,6 +249,17 @@ fn webp_chunks_inside_a_frame_are_removed() {
     assert_eq!(out, clean);
 }
 
+#[test]
+fn png_text_between_apng_frames_is_removed() {
+    let input = fixture("apng_frame_text.png");
+    assert!(contains(&input, b"Secret Photographer"));
+    let (i, out) = stripped("apng_frame_text.png");
+    assert_eq!(i.frames, 3);
+    assert!(!contains(&out, b"Secret") && !contains(&out, b"tEXt"));
+    let (_, clean) = stripped("apng_meta.png");
+    assert_eq!(out, clean);
+}
+
 // ------------------------------------------------------------------ limits
 
 fn limits(max_frames: u32, max_total_pixels: u64, max_scans: u32) -> Limits {
