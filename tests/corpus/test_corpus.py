@@ -286,7 +286,7 @@ def test_corpus_through_the_server(fmt, corpus, start_roster, tmp_path):
                     damage == "image data CRC" and re.search(r"CRC mismatch in (IDAT|fdAT)",
                                                              body.get("detail", "")))
                 if documented:
-                    record.reason += " (image data)"
+                    record.reason += f" (walked independently: {damage})"
                 elif original.loads:
                     problems.append(f"refused although Pillow loads it: {body.get('detail')}")
             elif original.loads and not exceeds(record.reason, data, fmt, original):

@@ -48,7 +48,10 @@ fn jpeg(entropy_len: usize, exif_size: Option<usize>) -> Vec<u8> {
     if let Some(size) = exif_size {
         segment(&mut j, 0xE1, &exif(size));
     }
-    segment(&mut j, 0xDB, &[0; 65]);
+    // Quantisation tables 0 and 1, as the frame header references them.
+    let mut dqt = vec![0u8; 130];
+    dqt[65] = 1;
+    segment(&mut j, 0xDB, &dqt);
     segment(
         &mut j,
         0xC0,
@@ -56,7 +59,10 @@ fn jpeg(entropy_len: usize, exif_size: Option<usize>) -> Vec<u8> {
             8, 0x0B, 0xB8, 0x0F, 0xA0, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
         ],
     );
-    segment(&mut j, 0xC4, &[0; 29]);
+    // One Huffman table holding one code.
+    let mut dht = vec![0u8; 18];
+    dht[1] = 1;
+    segment(&mut j, 0xC4, &dht);
     segment(&mut j, 0xDD, &[0, 0]);
     segment(&mut j, 0xDA, &[3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0]);
     let mut x = 0x9E37_79B9u32;
