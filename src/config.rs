@@ -99,6 +99,14 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_MAX_AVATAR_PIXELS", default_value_t = DEFAULT_MAX_AVATAR_PIXELS, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub max_avatar_pixels: u64,
 
+    /// Most frames an animated avatar may have (every viewer decodes them all).
+    #[arg(long, env = "ROSTER_MAX_AVATAR_FRAMES", default_value_t = roster_imaging::DEFAULT_MAX_FRAMES, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_avatar_frames: u32,
+
+    /// Most pixels an animated avatar may have over all its frames together.
+    #[arg(long, env = "ROSTER_MAX_AVATAR_TOTAL_PIXELS", default_value_t = roster_imaging::DEFAULT_MAX_TOTAL_PIXELS, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub max_avatar_total_pixels: u64,
+
     /// How long in-flight requests may finish after SIGTERM or SIGINT (e.g. 20s, 1m).
     #[arg(long, env = "ROSTER_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: Duration,

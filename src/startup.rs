@@ -160,6 +160,8 @@ fn service(settings: &Settings, stores: Stores) -> UserService {
             avatar_limits: AvatarLimits {
                 max_bytes: settings.max_avatar_bytes,
                 max_pixels: settings.max_avatar_pixels,
+                max_frames: settings.max_avatar_frames,
+                max_total_pixels: settings.max_avatar_total_pixels,
             },
             create_timeout: settings.create_timeout,
         },

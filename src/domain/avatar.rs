@@ -6,11 +6,26 @@ use roster_imaging::ImageError;
 pub use roster_imaging::ImageFormat;
 use tempfile::NamedTempFile;
 
-/// What an avatar may weigh: bytes on the wire, pixels declared by its header.
+/// What an avatar may weigh: bytes on the wire, pixels declared by its header, and what an
+/// animation may cost every viewer who decodes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AvatarLimits {
     pub max_bytes: u64,
     pub max_pixels: u64,
+    pub max_frames: u32,
+    pub max_total_pixels: u64,
+}
+
+impl AvatarLimits {
+    /// The image limits, with the crate's scan cap for JPEG.
+    fn image(&self) -> roster_imaging::Limits {
+        roster_imaging::Limits {
+            max_pixels: self.max_pixels,
+            max_frames: self.max_frames,
+            max_total_pixels: self.max_total_pixels,
+            ..roster_imaging::Limits::DEFAULT
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +40,10 @@ pub enum AvatarError {
     TooManyPixels { width: u32, height: u32, limit: u64 },
     #[error("avatar is a {format} image whose structure cannot be read: {reason}")]
     Malformed { format: ImageFormat, reason: String },
+    /// Too many frames, too many pixels over all frames, or too many JPEG scans: cheap for
+    /// the uploader, expensive for every viewer.
+    #[error("avatar: {0}")]
+    TooCostly(String),
     #[error("avatar could not be read or written in temporary storage")]
     Io(#[from] std::io::Error),
 }
@@ -44,6 +63,9 @@ impl From<ImageError> for AvatarError {
                 height,
                 limit,
             },
+            error @ (ImageError::TooManyFrames { .. }
+            | ImageError::TooManyTotalPixels { .. }
+            | ImageError::TooManyScans { .. }) => Self::TooCostly(error.to_string()),
             ImageError::Io(error) => Self::Io(error),
         }
     }
@@ -76,8 +98,8 @@ impl Avatar {
             });
         }
         let mut input = upload.reopen()?;
-        let inspection = roster_imaging::inspect(BufReader::new(&mut input))?;
-        inspection.check_pixels(limits.max_pixels)?;
+        let image_limits = limits.image();
+        let inspection = roster_imaging::inspect(BufReader::new(&mut input), image_limits)?;
         if !inspection.has_metadata {
             return Ok(Self {
                 file: upload,
@@ -91,7 +113,7 @@ impl Avatar {
             None => NamedTempFile::new()?,
         };
         let mut output = BufWriter::new(stripped.reopen()?);
-        roster_imaging::strip(&mut input, &mut output)?;
+        roster_imaging::strip(&mut input, &mut output, image_limits)?;
         output.flush()?;
         let size = stripped.as_file().metadata()?.len();
         Ok(Self {
@@ -129,6 +151,8 @@ mod tests {
     const LIMITS: AvatarLimits = AvatarLimits {
         max_bytes: 4096,
         max_pixels: 100,
+        max_frames: 10,
+        max_total_pixels: 1000,
     };
 
     fn spooled(bytes: &[u8]) -> NamedTempFile {

@@ -42,6 +42,8 @@ http_statuses!(CreateError {
     CreateError::Avatar(AvatarError::UnsupportedFormat) => 415 "The avatar is not a PNG, JPEG, GIF or WebP image, judged by its bytes.",
     CreateError::Avatar(AvatarError::Empty | AvatarError::TooManyPixels { .. } | AvatarError::Malformed { .. })
         => 422 "The avatar is empty, declares too many pixels, or cannot be read.",
+    CreateError::Avatar(AvatarError::TooCostly(_))
+        => 422 "The avatar is an animation of too many frames or too many pixels over all its frames, or a JPEG of too many scans.",
     CreateError::Conflict => 409 "A user with that email (compared case-insensitively) exists already.",
     CreateError::Store(error) if error.kind() == StoreErrorKind::Unavailable
         => 503 "The store is unreachable, throttled or timing out; nothing was stored. Retry after `Retry-After` seconds.",

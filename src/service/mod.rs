@@ -250,6 +250,8 @@ pub fn test_service(users: crate::store::test_double::ScriptedUsers) -> UserServ
             avatar_limits: AvatarLimits {
                 max_bytes: 1024,
                 max_pixels: 1024,
+                max_frames: 10,
+                max_total_pixels: 1024,
             },
             create_timeout: Duration::from_secs(5),
         },

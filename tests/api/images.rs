@@ -19,6 +19,22 @@ pub fn encoded(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
     bytes.into_inner()
 }
 
+/// An animated GIF of `frames` frames of `width` × `height`.
+pub fn animated_gif(frames: u32, width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut bytes);
+        let frames = (0..frames).map(|index| {
+            let pixels = RgbaImage::from_fn(width, height, |x, y| {
+                image::Rgba([(x * 40) as u8, (y * 40) as u8, (index * 60) as u8, 255])
+            });
+            image::Frame::new(pixels)
+        });
+        encoder.encode_frames(frames).expect("encode GIF animation");
+    }
+    bytes
+}
+
 pub fn png() -> Vec<u8> {
     encoded(ImageFormat::Png, 4, 4)
 }

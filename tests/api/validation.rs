@@ -280,6 +280,43 @@ async fn an_avatar_declaring_too_many_pixels_is_422(backend: Backend) {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
+async fn an_animation_over_the_frame_or_total_pixel_budget_is_422(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("ROSTER_MAX_AVATAR_FRAMES", "3"),
+            ("ROSTER_MAX_AVATAR_TOTAL_PIXELS", "1000"),
+        ],
+    )
+    .await;
+    let too_long = app
+        .create_user("A", "long@example.com", images::animated_gif(4, 4, 4))
+        .await;
+    let problem = assert_problem(too_long, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("frames"),
+        "{problem}"
+    );
+    // Three frames of 20 × 20 are 1,200 pixels together: each frame is small, all of them
+    // are not.
+    let too_heavy = app
+        .create_user("A", "heavy@example.com", images::animated_gif(3, 20, 20))
+        .await;
+    let problem = assert_problem(too_heavy, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("all frames together"),
+        "{problem}"
+    );
+    assert_nothing_stored(&app).await;
+    let within = app
+        .create_user("A", "fine@example.com", images::animated_gif(3, 10, 10))
+        .await;
+    assert_eq!(within.status(), StatusCode::CREATED);
+}
+
 async fn an_accepted_type_with_an_unreadable_structure_is_422(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let png = images::png();
@@ -314,6 +351,7 @@ both_backends!(
     a_declared_length_over_the_limit_is_413_at_once,
     content_that_is_not_an_accepted_image_is_415,
     an_avatar_declaring_too_many_pixels_is_422,
+    an_animation_over_the_frame_or_total_pixel_budget_is_422,
     an_accepted_type_with_an_unreadable_structure_is_422,
     unknown_routes_and_methods_answer_problems,
 );

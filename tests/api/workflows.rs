@@ -98,6 +98,8 @@ impl RealStores {
         let limits = AvatarLimits {
             max_bytes: 1 << 20,
             max_pixels: 1 << 20,
+            max_frames: 1,
+            max_total_pixels: 1 << 20,
         };
         let avatar = Avatar::parse(file, limits).expect("a valid avatar");
         self.avatars.put(&key, &avatar).await.expect("put orphan");

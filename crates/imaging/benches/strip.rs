@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::io::{Cursor, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
-use roster_imaging::{inspect, strip};
+use roster_imaging::{Limits, inspect, strip};
 
 fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
     out.extend_from_slice(&[0xFF, marker]);
@@ -48,7 +48,10 @@ fn jpeg(entropy_len: usize, exif_size: Option<usize>) -> Vec<u8> {
     if let Some(size) = exif_size {
         segment(&mut j, 0xE1, &exif(size));
     }
-    segment(&mut j, 0xDB, &[0; 65]);
+    // Quantisation tables 0 and 1, as the frame header references them.
+    let mut dqt = vec![0u8; 130];
+    dqt[65] = 1;
+    segment(&mut j, 0xDB, &dqt);
     segment(
         &mut j,
         0xC0,
@@ -56,7 +59,10 @@ fn jpeg(entropy_len: usize, exif_size: Option<usize>) -> Vec<u8> {
             8, 0x0B, 0xB8, 0x0F, 0xA0, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
         ],
     );
-    segment(&mut j, 0xC4, &[0; 29]);
+    // One Huffman table holding one code.
+    let mut dht = vec![0u8; 18];
+    dht[1] = 1;
+    segment(&mut j, 0xC4, &dht);
     segment(&mut j, 0xDD, &[0, 0]);
     segment(&mut j, 0xDA, &[3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0]);
     let mut x = 0x9E37_79B9u32;
@@ -113,14 +119,14 @@ fn main() {
     );
     let stripped = {
         let mut out = Vec::new();
-        strip(Cursor::new(&with), &mut out).unwrap();
+        strip(Cursor::new(&with), &mut out, Limits::DEFAULT).unwrap();
         out
     };
     // The 64 KB EXIF became a 36-byte minimal one (orientation 6).
     assert_eq!(stripped.len(), without.len() + 36);
 
     for (name, data) in [("with 64 KB EXIF", &with), ("without metadata", &without)] {
-        let r = inspect(data.as_slice()).unwrap();
+        let r = inspect(data.as_slice(), Limits::DEFAULT).unwrap();
         assert_eq!(r.has_metadata, name.starts_with("with "));
         report(
             &format!("memcpy baseline ({name})"),
@@ -133,7 +139,7 @@ fn main() {
             &format!("inspect, memory ({name})"),
             data.len(),
             time(|| {
-                black_box(inspect(black_box(data.as_slice())).unwrap());
+                black_box(inspect(black_box(data.as_slice()), Limits::DEFAULT).unwrap());
             }),
         );
         let mut out = Vec::with_capacity(data.len());
@@ -142,7 +148,7 @@ fn main() {
             data.len(),
             time(|| {
                 out.clear();
-                black_box(strip(Cursor::new(black_box(data)), &mut out).unwrap());
+                black_box(strip(Cursor::new(black_box(data)), &mut out, Limits::DEFAULT).unwrap());
             }),
         );
 
@@ -156,7 +162,7 @@ fn main() {
             data.len(),
             time(|| {
                 input.seek(SeekFrom::Start(0)).unwrap();
-                black_box(inspect(&mut input).unwrap());
+                black_box(inspect(&mut input, Limits::DEFAULT).unwrap());
             }),
         );
         report(
@@ -165,7 +171,7 @@ fn main() {
             time(|| {
                 input.seek(SeekFrom::Start(0)).unwrap();
                 let mut output = std::fs::File::create(dir.join("out.jpg")).unwrap();
-                black_box(strip(&mut input, &mut output).unwrap());
+                black_box(strip(&mut input, &mut output, Limits::DEFAULT).unwrap());
                 output.flush().unwrap();
             }),
         );

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 
 use crate::ImageError;
 use crate::stream::{Out, Src};
-use crate::{ImageFormat, Inspection, Plan, Walk, exif};
+use crate::{Budget, Plan, Walk, exif};
 
 const SOI: u8 = 0xD8;
 const EOI: u8 = 0xD9;
@@ -14,6 +14,10 @@ const APP1: u8 = 0xE1;
 const APP2: u8 = 0xE2;
 const APP14: u8 = 0xEE;
 const COM: u8 = 0xFE;
+const DHT: u8 = 0xC4;
+const DAC: u8 = 0xCC;
+const DQT: u8 = 0xDB;
+const DRI: u8 = 0xDD;
 
 /// Start-of-frame markers: C0..CF except DHT (C4), JPG (C8) and DAC (CC).
 fn is_sof(m: u8) -> bool {
@@ -32,34 +36,93 @@ fn write_header<W: Write>(
     out.write(&[0xFF, marker, l[0], l[1]])
 }
 
-/// Reads a marker outside entropy-coded data: FF, any number of FF fill
-/// bytes, then the marker code. Returns (marker, fill count).
-fn read_marker<R: Read>(src: &mut Src<R>) -> Result<(u8, u64), ImageError> {
-    if src.byte()? != 0xFF {
-        return Err(src.bad("expected a marker"));
-    }
-    let mut fill = 0u64;
+/// Signature of an XMP packet in APP1.
+const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
+/// Finds the next marker outside entropy-coded data as libjpeg's
+/// `next_marker` does: bytes other than FF are skipped, so is a stuffed
+/// `FF 00`, and any run of FF fill bytes before the code. Returns (marker,
+/// fill count, whether anything was skipped).
+fn next_marker<R: Read>(src: &mut Src<R>) -> Result<(u8, u64, bool), ImageError> {
+    let mut skipped = false;
     loop {
-        match src.byte()? {
-            0xFF => fill += 1,
-            0x00 => return Err(src.bad("expected a marker, found FF00")),
-            m => return Ok((m, fill)),
+        if src.byte()? != 0xFF {
+            skipped = true;
+            continue;
         }
+        let mut fill = 0u64;
+        let code = loop {
+            match src.byte()? {
+                0xFF => fill += 1,
+                c => break c,
+            }
+        };
+        if code == 0x00 {
+            skipped = true;
+            continue;
+        }
+        return Ok((code, fill, skipped));
     }
+}
+
+/// Checks a DQT payload as libjpeg's `get_dqt` does and returns the table
+/// numbers it defines, as bits.
+fn dqt_tables(p: &[u8]) -> Option<u8> {
+    let mut rest = p;
+    let mut defined = 0u8;
+    while let Some((&pq_tq, tail)) = rest.split_first() {
+        let (precision, table) = (pq_tq >> 4, pq_tq & 0x0F);
+        if precision > 1 || table > 3 {
+            return None;
+        }
+        let n = 64 * (usize::from(precision) + 1);
+        rest = tail.get(n..)?;
+        defined |= 1 << table;
+    }
+    Some(defined)
+}
+
+/// Checks a DHT payload as libjpeg's `get_dht` does.
+fn dht_ok(p: &[u8]) -> bool {
+    let mut rest = p;
+    while rest.len() > 16 {
+        let index = rest[0];
+        if index & 0xEC != 0 {
+            // Class above 1 or table number above 3.
+            return false;
+        }
+        let count: usize = rest[1..17].iter().map(|&c| usize::from(c)).sum();
+        if count > 256 || count > rest.len() - 17 {
+            return false;
+        }
+        rest = &rest[17 + count..];
+    }
+    rest.is_empty()
+}
+
+/// Lossless processes (SOF3, 7, 11, 15) have no quantisation tables.
+fn is_lossless(sof: u8) -> bool {
+    sof & 0x03 == 0x03
 }
 
 pub(crate) fn walk<R: Read, W: Write>(
     src: &mut Src<R>,
     out: &mut Out<W>,
+    budget: &mut Budget,
+    plan: Option<&Plan>,
 ) -> Result<Walk, ImageError> {
     let soi: [u8; 2] = src.array()?;
     debug_assert_eq!(soi, [0xFF, SOI]);
     out.write(&soi)?;
 
     let mut meta = false;
-    let mut dims: Option<(u32, u32)> = None;
+    let mut frame: Option<Frame> = None;
     let mut scans = 0u32;
-    let mut exif_seen = false;
+    let mut quant_defined = 0u8;
+    let mut orientation = exif::Sources::default();
+    // The first APP1 holding EXIF or XMP before the first scan is where the
+    // minimal EXIF goes.
+    let mut slot_taken = false;
     // One segment at most: 65,533 bytes.
     let mut seg = vec![0u8; 0xFFFF];
     let mut pending: Option<(u8, u64)> = None;
@@ -67,7 +130,12 @@ pub(crate) fn walk<R: Read, W: Write>(
     loop {
         let (marker, fill) = match pending.take() {
             Some(p) => p,
-            None => read_marker(src)?,
+            None => {
+                let (marker, fill, skipped) = next_marker(src)?;
+                // Skipped bytes are not written: libjpeg ignores them.
+                meta |= skipped;
+                (marker, fill)
+            }
         };
         match marker {
             SOI => return Err(src.bad("SOI inside the image")),
@@ -79,7 +147,11 @@ pub(crate) fn walk<R: Read, W: Write>(
                 out.write(&[0xFF, EOI])?;
                 break;
             }
-            0x01 | 0xD0..=0xD7 => return Err(src.bad(format!("unexpected marker FF{marker:02X}"))),
+            // Parameterless markers outside a scan: libjpeg ignores them.
+            0x01 | 0xD0..=0xD7 => {
+                meta = true;
+                continue;
+            }
             0x02..=0xBF | 0xC8 | 0xF0..=0xFD => {
                 return Err(src.bad(format!("unsupported marker FF{marker:02X}")));
             }
@@ -92,44 +164,65 @@ pub(crate) fn walk<R: Read, W: Write>(
         let plen = usize::from(len - 2);
         match marker {
             m if is_sof(m) => {
-                if dims.is_some() {
+                if frame.is_some() {
                     return Err(src.bad("more than one frame header"));
                 }
                 let p = &mut seg[..plen];
                 src.exact(p)?;
-                if plen < 6 {
-                    return Err(src.bad("short frame header"));
-                }
-                let height = u16::from_be_bytes([p[1], p[2]]);
-                let width = u16::from_be_bytes([p[3], p[4]]);
-                let comps = usize::from(p[5]);
-                if !(1..=4).contains(&comps) || plen != 6 + 3 * comps {
-                    return Err(src.bad("bad frame header"));
-                }
-                if width == 0 || height == 0 {
+                let f = Frame::parse(m, p).ok_or_else(|| src.bad("bad frame header"))?;
+                if f.width == 0 || f.height == 0 {
                     return Err(src.bad("zero width or height (DNL is not supported)"));
                 }
-                dims = Some((u32::from(width), u32::from(height)));
+                budget.frame(u32::from(f.width), u32::from(f.height))?;
+                frame = Some(f);
                 write_header(out, fill, marker, len)?;
                 out.write(p)?;
             }
             SOS => {
-                if dims.is_none() {
+                let Some(f) = &frame else {
                     return Err(src.bad("scan before the frame header"));
-                }
+                };
                 let p = &mut seg[..plen];
                 src.exact(p)?;
                 let comps = p.first().copied().map_or(0, usize::from);
                 if !(1..=4).contains(&comps) || plen != 4 + 2 * comps {
                     return Err(src.bad("bad scan header"));
                 }
+                for c in p[1..1 + 2 * comps].chunks(2) {
+                    let Some(tq) = f.quant_table(c[0]) else {
+                        return Err(src.bad("scan of a component the frame does not have"));
+                    };
+                    if !is_lossless(f.marker) && (tq > 3 || quant_defined & (1 << tq) == 0) {
+                        return Err(src.bad(format!("quantisation table {tq} is not defined")));
+                    }
+                }
+                scans += 1;
+                if scans > budget.max_scans() {
+                    return Err(ImageError::TooManyScans {
+                        limit: budget.max_scans(),
+                    });
+                }
                 write_header(out, fill, marker, len)?;
                 out.write(p)?;
-                scans += 1;
                 pending = Some(src.entropy(out)?);
             }
-            // DHT, DAC, DQT, DNL, DRI, DHP, EXP: coding segments, kept.
-            0xC4 | 0xCC | 0xDB..=0xDF => {
+            DQT | DHT | DAC | DRI => {
+                let p = &mut seg[..plen];
+                src.exact(p)?;
+                let ok = match marker {
+                    DQT => dqt_tables(p).map(|t| quant_defined |= t).is_some(),
+                    DHT => dht_ok(p),
+                    DAC => plen.is_multiple_of(2),
+                    _ => plen == 2,
+                };
+                if !ok {
+                    return Err(src.bad(format!("bad FF{marker:02X} segment")));
+                }
+                write_header(out, fill, marker, len)?;
+                out.write(p)?;
+            }
+            // DNL, DHP, EXP: coding segments, kept.
+            0xDC..=0xDF => {
                 write_header(out, fill, marker, len)?;
                 src.copy(plen as u64, out, None)?;
             }
@@ -155,20 +248,25 @@ pub(crate) fn walk<R: Read, W: Write>(
             APP1 => {
                 let p = &mut seg[..plen];
                 src.exact(p)?;
-                match p.strip_prefix(b"Exif\0\0") {
-                    Some(tiff) if !exif_seen => {
-                        exif_seen = true;
-                        if exif::is_minimal(tiff) {
-                            write_header(out, fill, marker, len)?;
-                            out.write(p)?;
-                        } else {
-                            meta = true;
-                            if let Some(o @ 2..=8) = exif::orientation(tiff) {
-                                write_minimal_exif(out, o)?;
-                            }
-                        }
+                let before_scans = scans == 0;
+                let exif = p.strip_prefix(b"Exif\0\0");
+                let xmp = p.strip_prefix(XMP_ID);
+                if before_scans {
+                    if let Some(tiff) = exif {
+                        orientation.exif(exif::orientation(tiff));
+                    } else if let Some(packet) = xmp {
+                        orientation.xmp(exif::xmp_orientation(packet));
                     }
-                    _ => meta = true,
+                }
+                if before_scans && !slot_taken && (exif.is_some() || xmp.is_some()) {
+                    slot_taken = true;
+                    let minimal = fill == 0 && exif.is_some_and(exif::is_minimal);
+                    meta |= !minimal;
+                    if let Some(o) = plan.and_then(|p| p.orientation) {
+                        write_minimal_exif(out, o)?;
+                    }
+                } else {
+                    meta = true;
                 }
             }
             APP2 | APP14 => {
@@ -200,16 +298,56 @@ pub(crate) fn walk<R: Read, W: Write>(
         // Data after EOI (MPF images, maker trailers, polyglots) is dropped.
         meta = true;
     }
-    let (width, height) = dims.ok_or_else(|| src.bad("no frame header"))?;
+    if frame.is_none() {
+        return Err(src.bad("no frame header"));
+    }
     Ok(Walk {
-        inspection: Inspection {
-            format: ImageFormat::Jpeg,
-            width,
-            height,
-            has_metadata: meta,
+        inspection: budget.inspection(meta),
+        plan: Plan {
+            orientation: orientation.resolved(),
+            ..Plan::default()
         },
-        plan: Plan::default(),
     })
+}
+
+/// What the frame header (SOF) says that later segments are checked against.
+struct Frame {
+    marker: u8,
+    width: u16,
+    height: u16,
+    /// (component id, quantisation table) of each component.
+    components: [(u8, u8); 4],
+    count: usize,
+}
+
+impl Frame {
+    fn parse(marker: u8, p: &[u8]) -> Option<Frame> {
+        if p.len() < 6 {
+            return None;
+        }
+        let count = usize::from(p[5]);
+        if !(1..=4).contains(&count) || p.len() != 6 + 3 * count {
+            return None;
+        }
+        let mut components = [(0, 0); 4];
+        for (i, c) in p[6..].chunks(3).enumerate() {
+            components[i] = (c[0], c[2]);
+        }
+        Some(Frame {
+            marker,
+            height: u16::from_be_bytes([p[1], p[2]]),
+            width: u16::from_be_bytes([p[3], p[4]]),
+            components,
+            count,
+        })
+    }
+
+    fn quant_table(&self, id: u8) -> Option<u8> {
+        self.components[..self.count]
+            .iter()
+            .find(|c| c.0 == id)
+            .map(|c| c.1)
+    }
 }
 
 fn write_minimal_exif<W: Write>(out: &mut Out<W>, orientation: u16) -> std::io::Result<()> {

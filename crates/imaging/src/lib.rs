@@ -16,36 +16,46 @@
 //!
 //! | format | removed | kept |
 //! | --- | --- | --- |
-//! | JPEG | APP1 (EXIF, XMP), APP13 (IPTC/Photoshop), COM, every other APPn (MPF, FPXR, JFXX thumbnails, ...), a JFIF thumbnail, data after EOI | JFIF APP0 (without thumbnail), APP2 `ICC_PROFILE`, APP14 `Adobe`, all coding segments and entropy-coded data |
+//! | JPEG | APP1 (EXIF, XMP), APP13 (IPTC/Photoshop), COM, every other APPn (MPF, FPXR, JFXX thumbnails, ...), a JFIF thumbnail, stray bytes between segments, data after EOI | JFIF APP0 (without thumbnail), APP2 `ICC_PROFILE`, APP14 `Adobe`, all coding segments and entropy-coded data |
 //! | PNG | `tEXt`, `zTXt`, `iTXt`, `eXIf`, `tIME`, every other ancillary chunk not in the kept list, data after IEND | `IHDR PLTE IDAT IEND tRNS cHRM gAMA iCCP sBIT sRGB cICP mDCv cLLi bKGD hIST pHYs sPLT acTL fcTL fdAT` |
-//! | WebP | `EXIF`, `XMP `, unknown chunks, data after the RIFF end; VP8X flags and RIFF size rewritten to match | `VP8X ICCP ANIM ANMF ALPH VP8 VP8L` |
-//! | GIF | comment extensions, application extensions other than `NETSCAPE2.0`, `ANIMEXTS1.0` and `ICCRGBG1012` (the ICC profile), unknown extensions, data after the trailer | header, colour tables, graphic control, plain text, image data |
+//! | WebP | `EXIF`, `XMP `, unknown chunks (inside `ANMF` frames too), data after the RIFF end; VP8X flags, frame sizes and RIFF size rewritten to match | `VP8X ICCP ANIM ANMF ALPH VP8 VP8L` |
+//! | GIF | comment, plain text and unknown extensions, application extensions other than `NETSCAPE2.0`, `ANIMEXTS1.0` and `ICCRGBG1012` (the ICC profile), stray bytes between blocks, data after the trailer | header, colour tables, graphic control, image data |
+//!
+//! Defects that browsers and Pillow read past are accepted and left out of
+//! the output: stray bytes between JPEG segments (skipped to the next marker
+//! as libjpeg does) or GIF blocks, a GIF ending without its trailer or
+//! inside an extension after complete frames, a PNG cut inside its final
+//! IEND checksum. Truncated image data and CRC errors are refused.
 //!
 //! # Orientation
 //!
-//! A photo's EXIF orientation is kept as the only EXIF field: where the input
-//! had an EXIF orientation other than 1 (JPEG APP1, PNG `eXIf`, WebP `EXIF`),
-//! the EXIF block is replaced in place by a *minimal EXIF*: a 26-byte
-//! big-endian TIFF structure holding one IFD0 entry, Orientation (0x0112).
-//! [`inspect`] does not count exactly that structure as metadata, so a
-//! stripped file inspects with `has_metadata == false`. Rotating the image
-//! data itself losslessly would mean rewriting the entropy-coded data (and is
-//! impossible for JPEG sizes that are not multiples of the MCU), so the
-//! orientation tag is the lossless answer.
+//! A photo's orientation is kept as the only EXIF field, a *minimal EXIF*: a
+//! 26-byte big-endian TIFF structure holding one IFD0 entry, Orientation
+//! (0x0112). It is read from EXIF (SHORT, LONG or SLONG), else XMP
+//! (`tiff:Orientation`), else ImageMagick's PNG text chunk
+//! (`exif:Orientation`), and written where the first such block was (PNG:
+//! before the image data). [`inspect`] does not count exactly that structure
+//! as metadata, so a stripped file inspects with `has_metadata == false`.
+//! Rotating the image data itself losslessly would mean rewriting the
+//! entropy-coded data (and is impossible for JPEG sizes that are not
+//! multiples of the MCU), so the orientation tag is the lossless answer.
 //!
-//! # Errors
+//! # Limits and errors
 //!
+//! [`Limits`] bound what an image costs the people who view it: pixels per
+//! frame, frames, pixels over all frames of an animation, JPEG scans.
 //! [`ImageError::Unsupported`] when the signature is none of the four
 //! (answer 415), [`ImageError::Malformed`] when it is one of them but its
-//! structure cannot be walked (answer 422), [`ImageError::TooManyPixels`] from
-//! [`Inspection::check_pixels`] (answer 422), [`ImageError::Io`] when reading
-//! or writing failed (answer 500).
+//! structure cannot be walked, `TooMany*` when it exceeds a limit (answer
+//! 422 to all of these), [`ImageError::Io`] when reading or writing failed
+//! (answer 500).
 
 #![forbid(unsafe_code)]
 
 mod crc;
 mod exif;
 mod gif;
+mod inflate;
 mod jpeg;
 mod png;
 mod stream;
@@ -150,33 +160,80 @@ pub struct Inspection {
     pub width: u32,
     /// Height in pixels, the same way as `width`.
     pub height: u32,
+    /// Frames a viewer decodes: 1 for a still image, the number of frames of
+    /// an animation (GIF images, APNG `fcTL` frames plus a default image
+    /// that is not one of them, WebP `ANMF` frames).
+    pub frames: u32,
     /// Whether [`strip`] would remove or rewrite anything, i.e. whether its
     /// output would differ from the input. A minimal orientation-only EXIF
-    /// (as `strip` writes it) is not metadata.
+    /// (as `strip` writes it, where it writes it) is not metadata.
     pub has_metadata: bool,
 }
 
 impl Inspection {
-    /// `width * height`.
+    /// `width * height`: what one frame costs a viewer.
     pub fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
 
-    /// Refuses an image declaring more than `max_pixels` pixels.
-    pub fn check_pixels(&self, max_pixels: u64) -> Result<(), ImageError> {
-        if self.pixels() > max_pixels {
-            return Err(ImageError::TooManyPixels {
-                format: self.format,
-                width: self.width,
-                height: self.height,
-                limit: max_pixels,
-            });
-        }
-        Ok(())
+    /// `frames * width * height`: what the whole image costs a viewer, every
+    /// frame composited on the full canvas as browsers do.
+    pub fn total_pixels(&self) -> u64 {
+        u64::from(self.frames) * self.pixels()
     }
 }
 
-/// Why an image was refused.
+/// Default for [`Limits::max_pixels`]: 25 megapixels (a 6,000 × 4,000 phone
+/// photo is 24), 100 MB decoded at 4 bytes a pixel.
+pub const DEFAULT_MAX_PIXELS: u64 = 25_000_000;
+/// Default for [`Limits::max_frames`]: 1,000 frames, 40 s at 25 frames a
+/// second; a 10 s sticker at the fastest common rate (50 a second) has 500.
+pub const DEFAULT_MAX_FRAMES: u32 = 1_000;
+/// Default for [`Limits::max_total_pixels`]: 100 megapixels across all frames
+/// (400 MB decoded), e.g. 380 frames of 512 × 512, 770 of 480 × 270 or the
+/// frame cap at 320 × 320.
+pub const DEFAULT_MAX_TOTAL_PIXELS: u64 = 100_000_000;
+/// Default for [`Limits::max_scans`]: 100 scans; libjpeg's progressive
+/// script writes 10 (6 for greyscale), mozjpeg's optimised ones fewer than 20.
+pub const DEFAULT_MAX_SCANS: u32 = 100;
+
+/// What an image may cost the people who view it; passed to [`inspect`] and
+/// [`strip`], which refuse an image over any of them as soon as the walk
+/// shows it (so a bomb is refused without reading the rest of the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Largest `width * height` (the largest extent declared anywhere):
+    /// [`ImageError::TooManyPixels`].
+    pub max_pixels: u64,
+    /// Most frames in an animation: [`ImageError::TooManyFrames`].
+    pub max_frames: u32,
+    /// Largest `frames * width * height` of an animation (more than one
+    /// frame): [`ImageError::TooManyTotalPixels`].
+    pub max_total_pixels: u64,
+    /// Most scans in a JPEG (a progressive JPEG is drawn again after each
+    /// one): [`ImageError::TooManyScans`].
+    pub max_scans: u32,
+}
+
+impl Limits {
+    /// The `DEFAULT_*` constants.
+    pub const DEFAULT: Limits = Limits {
+        max_pixels: DEFAULT_MAX_PIXELS,
+        max_frames: DEFAULT_MAX_FRAMES,
+        max_total_pixels: DEFAULT_MAX_TOTAL_PIXELS,
+        max_scans: DEFAULT_MAX_SCANS,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Why an image was refused. Every variant but `Io` is the client's to fix
+/// (HTTP 415 for `Unsupported`, 422 for the others); the `Display` text says
+/// what is wrong in words a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// Not a PNG, JPEG, GIF or WebP signature (HTTP 415).
@@ -185,14 +242,43 @@ pub enum ImageError {
     /// Starts like an accepted format but its structure cannot be walked (HTTP 422).
     #[error("malformed {format} image: {reason}")]
     Malformed { format: ImageFormat, reason: String },
-    /// Declares more pixels than allowed (HTTP 422); see [`Inspection::check_pixels`].
-    #[error("{format} image of {width}x{height} pixels exceeds the limit of {limit} pixels")]
+    /// Declares a canvas or frame of more than [`Limits::max_pixels`] (HTTP 422).
+    #[error(
+        "{format} image of {width}x{height} pixels is larger than the limit of {limit} pixels; \
+         scale it down"
+    )]
     TooManyPixels {
         format: ImageFormat,
         width: u32,
         height: u32,
         limit: u64,
     },
+    /// An animation of more than [`Limits::max_frames`] frames (HTTP 422).
+    #[error(
+        "{format} animation has more than {limit} frames, the most accepted; \
+         shorten it or drop frames"
+    )]
+    TooManyFrames { format: ImageFormat, limit: u32 },
+    /// An animation whose frames add up to more than
+    /// [`Limits::max_total_pixels`] (HTTP 422). `frames` is how many had been
+    /// counted when the budget ran out.
+    #[error(
+        "{format} animation of {frames} or more frames of {width}x{height} pixels exceeds \
+         the limit of {limit} pixels for all frames together; use fewer frames or a smaller size"
+    )]
+    TooManyTotalPixels {
+        format: ImageFormat,
+        frames: u32,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+    /// A JPEG of more than [`Limits::max_scans`] scans (HTTP 422).
+    #[error(
+        "JPEG image has more than {limit} scans, the most accepted; \
+         save it as a baseline JPEG or with the encoder's standard progressive settings"
+    )]
+    TooManyScans { limit: u32 },
     /// Reading the input or writing the output failed (HTTP 500).
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -207,25 +293,116 @@ impl ImageError {
     }
 }
 
-/// What a walk over one file found, and what pass 2 of [`strip`] must write
-/// up front (WebP's RIFF size and VP8X flags depend on chunks at the end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Keeps an image within [`Limits`] while it is walked: the largest extent,
+/// the frames, and their total.
+pub(crate) struct Budget {
+    limits: Limits,
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+    frames: u32,
+}
+
+impl Budget {
+    fn new(limits: Limits, format: ImageFormat) -> Self {
+        Budget {
+            limits,
+            format,
+            width: 0,
+            height: 0,
+            frames: 0,
+        }
+    }
+
+    /// A canvas or frame reaching to `width` x `height`.
+    pub fn extent(&mut self, width: u32, height: u32) -> Result<(), ImageError> {
+        self.width = self.width.max(width);
+        self.height = self.height.max(height);
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels > self.limits.max_pixels {
+            return Err(ImageError::TooManyPixels {
+                format: self.format,
+                width: self.width,
+                height: self.height,
+                limit: self.limits.max_pixels,
+            });
+        }
+        self.check_total()
+    }
+
+    /// One more frame, reaching to `width` x `height`.
+    pub fn frame(&mut self, width: u32, height: u32) -> Result<(), ImageError> {
+        if self.frames >= self.limits.max_frames {
+            return Err(ImageError::TooManyFrames {
+                format: self.format,
+                limit: self.limits.max_frames,
+            });
+        }
+        self.frames += 1;
+        self.extent(width, height)
+    }
+
+    fn check_total(&self) -> Result<(), ImageError> {
+        let total = u64::from(self.frames) * u64::from(self.width) * u64::from(self.height);
+        if self.frames > 1 && total > self.limits.max_total_pixels {
+            return Err(ImageError::TooManyTotalPixels {
+                format: self.format,
+                frames: self.frames,
+                width: self.width,
+                height: self.height,
+                limit: self.limits.max_total_pixels,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn max_scans(&self) -> u32 {
+        self.limits.max_scans
+    }
+
+    pub fn frames(&self) -> u32 {
+        self.frames
+    }
+
+    pub fn inspection(&self, has_metadata: bool) -> Inspection {
+        Inspection {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            frames: self.frames,
+            has_metadata,
+        }
+    }
+}
+
+/// What a walk over one file found, and what pass 2 of [`strip`] must know
+/// before it reaches the place it applies to (the orientation may come from a
+/// block near the end; WebP sizes and flags precede what they describe).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Walk {
     pub inspection: Inspection,
     pub plan: Plan,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Plan {
+    /// The orientation (2..=8) the output's minimal EXIF carries, if any.
+    pub orientation: Option<u16>,
     /// WebP: the RIFF size of the output.
     pub riff_size: u32,
     /// WebP: the VP8X flags of the output.
     pub vp8x_flags: u8,
+    /// WebP: the size of each ANMF chunk of the output, in order.
+    pub anmf_sizes: Vec<u32>,
+    /// GIF: the input offset of an extension the file ends inside (after
+    /// complete frames), where the output ends.
+    pub cut_at: Option<u64>,
 }
 
 fn walk<R: Read, W: Write>(
     input: R,
     out: &mut Out<W>,
+    limits: Limits,
     plan: Option<&Plan>,
 ) -> Result<Walk, ImageError> {
     let mut src = Src::new(input);
@@ -238,46 +415,54 @@ fn walk<R: Read, W: Write>(
         Some(Sniffed::Complete(format)) => format,
     };
     src.set_format(format);
-    match format {
-        ImageFormat::Png => png::walk(&mut src, out),
-        ImageFormat::Jpeg => jpeg::walk(&mut src, out),
-        ImageFormat::Gif => gif::walk(&mut src, out),
-        ImageFormat::WebP => webp::walk(&mut src, out, plan),
-    }
+    let mut budget = Budget::new(limits, format);
+    let walk = match format {
+        ImageFormat::Png => png::walk(&mut src, out, &mut budget, plan),
+        ImageFormat::Jpeg => jpeg::walk(&mut src, out, &mut budget, plan),
+        ImageFormat::Gif => gif::walk(&mut src, out, &mut budget, plan),
+        ImageFormat::WebP => webp::walk(&mut src, out, &mut budget, plan),
+    }?;
+    debug_assert!(walk.plan.orientation.is_none_or(|o| (2..=8).contains(&o)));
+    Ok(walk)
 }
 
 /// Sniffs the format from the signature and walks the whole structure:
-/// dimensions, soundness, and whether there is metadata. Reads through a
-/// fixed buffer and never decodes pixel data.
+/// dimensions, frames, soundness, and whether there is metadata; refuses an
+/// image over `limits`. Reads through a fixed buffer and never decodes pixel
+/// data.
 ///
 /// Reads `input` to the end of the image plus at most one buffer beyond it
 /// (to learn whether trailing data follows).
-pub fn inspect<R: Read>(input: R) -> Result<Inspection, ImageError> {
+pub fn inspect<R: Read>(input: R, limits: Limits) -> Result<Inspection, ImageError> {
     let mut out = Out::<io::Sink>::none();
-    Ok(walk(input, &mut out, None)?.inspection)
+    Ok(walk(input, &mut out, limits, None)?.inspection)
 }
 
 /// Copies the image from `input` to `output` with its metadata removed (see
 /// the crate documentation), image data streamed through untouched, and
 /// returns the [`Inspection`] of the *input* (`has_metadata` tells whether
-/// anything was removed).
+/// anything was removed). Refuses what [`inspect`] refuses.
 ///
 /// The input is read twice, from its current position: once to validate it
 /// and plan the output, then again to write it; so nothing is written when
 /// the input is refused. When the input has no metadata the output is the
 /// input byte for byte. Error: whatever was written to `output` is to be
 /// thrown away.
-pub fn strip<R: Read + Seek, W: Write>(mut input: R, output: W) -> Result<Inspection, ImageError> {
+pub fn strip<R: Read + Seek, W: Write>(
+    mut input: R,
+    output: W,
+    limits: Limits,
+) -> Result<Inspection, ImageError> {
     let start = input.stream_position()?;
     let first = {
         let mut out = Out::<io::Sink>::none();
-        walk(&mut input, &mut out, None)?
+        walk(&mut input, &mut out, limits, None)?
     };
     input.seek(SeekFrom::Start(start))?;
     let mut writer = BufWriter::with_capacity(stream::BUF_SIZE, output);
     let second = {
         let mut out = Out::new(&mut writer);
-        walk(&mut input, &mut out, Some(&first.plan))?
+        walk(&mut input, &mut out, limits, Some(&first.plan))?
     };
     if second != first {
         return Err(ImageError::Io(io::Error::other(

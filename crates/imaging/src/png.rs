@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 
 use crate::stream::{Out, Src};
-use crate::{ImageError, ImageFormat, Inspection, Plan, Walk, crc, exif};
+use crate::{Budget, ImageError, Plan, Walk, crc, exif, inflate};
 
 /// Chunks that stay: critical, colour, transparency, physical size and APNG.
 const KEPT: [&[u8; 4]; 20] = [
@@ -22,20 +22,93 @@ fn check_crc<R: Read>(src: &mut Src<R>, crc: u32, ty: &[u8; 4]) -> Result<[u8; 4
     Ok(stored)
 }
 
+/// Reads a chunk's data of `len` bytes, keeping at most the first
+/// `exif::PARSE_LIMIT` in `buf`, and checks its CRC.
+fn read_chunk<R: Read>(
+    src: &mut Src<R>,
+    ty: &[u8; 4],
+    len: u32,
+    buf: &mut Vec<u8>,
+) -> Result<[u8; 4], ImageError> {
+    let keep = (len as usize).min(exif::PARSE_LIMIT);
+    buf.clear();
+    buf.resize(keep, 0);
+    src.exact(buf)?;
+    let mut c = crc::update(crc::update(crc::INIT, ty), buf);
+    src.skip(u64::from(len) - keep as u64, Some(&mut c))?;
+    check_crc(src, c, ty)
+}
+
+/// Keywords of the text chunks that may hold an orientation.
+const ORIENTATION_KEYWORDS: [&[u8]; 3] = [
+    b"exif:Orientation",
+    b"XML:com.adobe.xmp",
+    b"Raw profile type exif",
+];
+
+/// The keyword and (decompressed, at most `exif::PARSE_LIMIT` bytes) text of
+/// a `tEXt`, `zTXt` or `iTXt` chunk whose keyword is one of
+/// `ORIENTATION_KEYWORDS` (no other text is inflated), or `None`.
+fn text_chunk<'a>(ty: &[u8; 4], data: &'a [u8]) -> Option<(&'a [u8], Vec<u8>)> {
+    let nul = data.iter().position(|&b| b == 0)?;
+    let (keyword, rest) = (&data[..nul], &data[nul + 1..]);
+    if !ORIENTATION_KEYWORDS.contains(&keyword) {
+        return None;
+    }
+    let text = match ty {
+        b"tEXt" => rest.to_vec(),
+        b"zTXt" => match rest.split_first()? {
+            (0, z) => inflate::zlib(z, exif::PARSE_LIMIT),
+            _ => return None,
+        },
+        _ => {
+            let (&compressed, rest) = rest.split_first()?;
+            let (&method, rest) = rest.split_first()?;
+            let lang_end = rest.iter().position(|&b| b == 0)?;
+            let rest = &rest[lang_end + 1..];
+            let tkey_end = rest.iter().position(|&b| b == 0)?;
+            let text = &rest[tkey_end + 1..];
+            match (compressed, method) {
+                (0, _) => text.to_vec(),
+                (1, 0) => inflate::zlib(text, exif::PARSE_LIMIT),
+                _ => return None,
+            }
+        }
+    };
+    Some((keyword, text))
+}
+
+fn write_minimal_exif<W: Write>(out: &mut Out<W>, orientation: u16) -> std::io::Result<()> {
+    let tiff = exif::minimal(orientation);
+    let crc = crc::finish(crc::update(crc::update(crc::INIT, b"eXIf"), &tiff));
+    out.write(&(tiff.len() as u32).to_be_bytes())?;
+    out.write(b"eXIf")?;
+    out.write(&tiff)?;
+    out.write(&crc.to_be_bytes())
+}
+
 pub(crate) fn walk<R: Read, W: Write>(
     src: &mut Src<R>,
     out: &mut Out<W>,
+    budget: &mut Budget,
+    plan: Option<&Plan>,
 ) -> Result<Walk, ImageError> {
     let sig: [u8; 8] = src.array()?;
     out.write(&sig)?;
 
     let mut meta = false;
     let mut ihdr: Option<(u32, u32, u8)> = None;
-    let (mut max_w, mut max_h) = (0u32, 0u32);
     let mut plte = false;
     let mut idat = false;
+    // Whether an fcTL or IDAT has been seen: the minimal EXIF goes before it.
+    let mut image_data = false;
+    // Whether the minimal EXIF's place has been passed.
+    let mut slot_taken = false;
     let mut exif_seen = false;
+    let mut orientation = exif::Sources::default();
+    let mut raw_exif: Option<u16> = None;
     let mut small = [0u8; 26];
+    let mut data = Vec::new();
 
     loop {
         let head: [u8; 8] = src.array()?;
@@ -49,6 +122,15 @@ pub(crate) fn walk<R: Read, W: Write>(
         }
         if ihdr.is_none() && &ty != b"IHDR" {
             return Err(src.bad("first chunk is not IHDR"));
+        }
+        if matches!(&ty, b"fcTL" | b"IDAT") && !image_data {
+            image_data = true;
+            if !slot_taken {
+                slot_taken = true;
+                if let Some(o) = plan.and_then(|p| p.orientation) {
+                    write_minimal_exif(out, o)?;
+                }
+            }
         }
         let mut c = crc::update(crc::INIT, &ty);
         match &ty {
@@ -80,7 +162,7 @@ pub(crate) fn walk<R: Read, W: Write>(
                     return Err(src.bad("bad IHDR fields"));
                 }
                 ihdr = Some((w, h, colour));
-                (max_w, max_h) = (w, h);
+                budget.extent(w, h)?;
                 out.write(&head)?;
                 out.write(d)?;
                 out.write(&crc_bytes)?;
@@ -92,9 +174,18 @@ pub(crate) fn walk<R: Read, W: Write>(
                 if !idat {
                     return Err(src.bad("no IDAT"));
                 }
-                let crc_bytes = check_crc(src, c, &ty)?;
+                let want = crc::finish(c).to_be_bytes();
+                let got = src.peek(4)?;
+                let n = got.len();
+                if got != &want[..n] {
+                    return Err(src.bad("CRC mismatch in IEND chunk"));
+                }
+                // A file cut inside the last checksum has all its image: the
+                // checksum is written whole.
+                meta |= n < 4;
+                src.skip(n as u64, None)?;
                 out.write(&head)?;
-                out.write(&crc_bytes)?;
+                out.write(&want)?;
                 break;
             }
             b"fcTL" => {
@@ -113,33 +204,41 @@ pub(crate) fn walk<R: Read, W: Write>(
                 let (Some(right), Some(bottom)) = (right, bottom) else {
                     return Err(src.bad("bad fcTL frame size"));
                 };
-                max_w = max_w.max(right);
-                max_h = max_h.max(bottom);
+                budget.frame(right, bottom)?;
                 out.write(&head)?;
                 out.write(&small)?;
                 out.write(&crc_bytes)?;
             }
-            b"eXIf" if !exif_seen => {
+            b"eXIf" => {
+                read_chunk(src, &ty, len, &mut data)?;
+                let first = !exif_seen;
                 exif_seen = true;
-                let keep_len = (len as usize).min(exif::PARSE_LIMIT);
-                let mut data = vec![0u8; keep_len];
-                src.exact(&mut data)?;
-                c = crc::update(c, &data);
-                src.skip(u64::from(len) - keep_len as u64, Some(&mut c))?;
-                let crc_bytes = check_crc(src, c, &ty)?;
-                if exif::is_minimal(&data) {
-                    out.write(&head)?;
-                    out.write(&data)?;
-                    out.write(&crc_bytes)?;
+                if first {
+                    orientation.exif(exif::orientation(&data));
+                }
+                if first && !slot_taken {
+                    slot_taken = true;
+                    meta |= !exif::is_minimal(&data);
+                    if let Some(o) = plan.and_then(|p| p.orientation) {
+                        write_minimal_exif(out, o)?;
+                    }
                 } else {
                     meta = true;
-                    if let Some(o @ 2..=8) = exif::orientation(&data) {
-                        let tiff = exif::minimal(o);
-                        let crc = crc::finish(crc::update(crc::update(crc::INIT, b"eXIf"), &tiff));
-                        out.write(&(tiff.len() as u32).to_be_bytes())?;
-                        out.write(b"eXIf")?;
-                        out.write(&tiff)?;
-                        out.write(&crc.to_be_bytes())?;
+                }
+            }
+            b"tEXt" | b"zTXt" | b"iTXt" => {
+                meta = true;
+                read_chunk(src, &ty, len, &mut data)?;
+                if let Some((keyword, text)) = text_chunk(&ty, &data) {
+                    match keyword {
+                        b"exif:Orientation" => orientation.text(exif::text_orientation(&text)),
+                        b"XML:com.adobe.xmp" => orientation.xmp(exif::xmp_orientation(&text)),
+                        b"Raw profile type exif" => {
+                            raw_exif = raw_exif.or_else(|| {
+                                exif::raw_profile(&text).and_then(|t| exif::orientation(&t))
+                            });
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -157,6 +256,11 @@ pub(crate) fn walk<R: Read, W: Write>(
                     b"IDAT" => {
                         if ihdr.is_some_and(|(_, _, colour)| colour == 3) && !plte {
                             return Err(src.bad("palette image without PLTE"));
+                        }
+                        if !idat && budget.frames() == 0 {
+                            // A default image that is no APNG frame, or a still.
+                            let (w, h, _) = ihdr.unwrap_or_default();
+                            budget.frame(w, h)?;
                         }
                         idat = true;
                     }
@@ -182,13 +286,12 @@ pub(crate) fn walk<R: Read, W: Write>(
     if !src.at_eof()? {
         meta = true;
     }
+    orientation.exif(raw_exif);
     Ok(Walk {
-        inspection: Inspection {
-            format: ImageFormat::Png,
-            width: max_w,
-            height: max_h,
-            has_metadata: meta,
+        inspection: budget.inspection(meta),
+        plan: Plan {
+            orientation: orientation.resolved(),
+            ..Plan::default()
         },
-        plan: Plan::default(),
     })
 }

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 
 use crate::stream::{Out, Src};
-use crate::{ImageError, ImageFormat, Inspection, Plan, Walk, exif};
+use crate::{Budget, ImageError, Plan, Walk, exif};
 
 const FLAG_ANIMATION: u8 = 0x02;
 const FLAG_XMP: u8 = 0x04;
@@ -99,21 +99,37 @@ fn frame<R: Read, W: Write>(
     Ok(dims)
 }
 
-/// Copies an ANMF chunk (header already read); returns the frame's extent.
+/// Copies an ANMF chunk (header already read) with only its image chunks
+/// (`ALPH`, `VP8 `, `VP8L`): anything else inside a frame is dropped, so
+/// its size may shrink; pass 2 takes the new size from the plan.
 fn anmf<R: Read, W: Write>(
     src: &mut Src<R>,
     out: &mut Out<W>,
     c: &Chunk,
-) -> Result<(u32, u32), ImageError> {
+    budget: &mut Budget,
+    plan: Option<&Plan>,
+    sizes: &mut Vec<u32>,
+) -> Result<bool, ImageError> {
     if c.size < 16 {
         return Err(src.bad("ANMF chunk too short"));
     }
     let h: [u8; 16] = src.array()?;
     let (x, y) = (2 * u24(&h[0..3]), 2 * u24(&h[3..6]));
     let (w, hh) = (u24(&h[6..9]) + 1, u24(&h[9..12]) + 1);
-    out.write(&c.header())?;
+    let index = budget.frames() as usize;
+    budget.frame(x + w, y + hh)?;
+    let size = plan.map_or(Some(c.size), |p| p.anmf_sizes.get(index).copied());
+    let size = size.ok_or_else(|| src.bad("the input changed while it was read"))?;
+    out.write(
+        &Chunk {
+            fourcc: *b"ANMF",
+            size,
+        }
+        .header(),
+    )?;
     out.write(&h)?;
     let mut remaining = u64::from(c.size) - 16;
+    let mut kept = 16u64;
     let mut image = false;
     let mut alpha = false;
     while remaining > 0 {
@@ -128,32 +144,43 @@ fn anmf<R: Read, W: Write>(
                 if frame(src, out, &sub)? != (w, hh) {
                     return Err(src.bad("ANMF frame size differs from its image"));
                 }
+                kept += sub.total();
             }
             b"ALPH" if !image && !alpha => {
                 alpha = true;
                 out.write(&sub.header())?;
                 src.copy(sub.padded(), out, None)?;
+                kept += sub.total();
             }
             b"ALPH" => return Err(src.bad("misplaced ALPH chunk in ANMF frame")),
-            // Unknown chunks inside a frame stay: ANMF is copied whole.
+            // Unknown chunks inside a frame: metadata riding along, dropped.
             _ => {
-                out.write(&sub.header())?;
-                src.copy(sub.padded(), out, None)?;
+                src.skip(sub.padded(), None)?;
             }
         }
     }
     if !image {
         return Err(src.bad("ANMF frame without image"));
     }
-    if c.size & 1 == 1 {
-        src.copy(1, out, None)?;
-    }
-    Ok((x + w, y + hh))
+    let kept = u32::try_from(kept).map_err(|_| src.bad("ANMF size overflow"))?;
+    sizes.push(kept);
+    Ok(kept != c.size)
+}
+
+/// An `EXIF` or `XMP ` chunk's first `exif::PARSE_LIMIT` bytes; the rest is
+/// skipped.
+fn metadata_chunk<R: Read>(src: &mut Src<R>, c: &Chunk) -> Result<Vec<u8>, ImageError> {
+    let keep = (c.size as usize).min(exif::PARSE_LIMIT);
+    let mut data = vec![0u8; keep];
+    src.exact(&mut data)?;
+    src.skip(c.padded() - keep as u64, None)?;
+    Ok(data)
 }
 
 pub(crate) fn walk<R: Read, W: Write>(
     src: &mut Src<R>,
     out: &mut Out<W>,
+    budget: &mut Budget,
     plan: Option<&Plan>,
 ) -> Result<Walk, ImageError> {
     let head: [u8; 12] = src.array()?;
@@ -172,12 +199,17 @@ pub(crate) fn walk<R: Read, W: Write>(
 
     let mut remaining = u64::from(riff_size) - 4;
     let mut meta = false;
+    let mut orientation = exif::Sources::default();
+    let mut anmf_sizes = Vec::new();
+    // Bytes of minimal EXIF written by pass 2 (pass 1 only plans them).
+    let mut slot_bytes = 0u64;
     let first = chunk(src, remaining)?;
     remaining -= first.total();
-    let (width, height, out_flags);
+    let out_flags;
     match &first.fourcc {
         b"VP8 " | b"VP8L" => {
-            (width, height) = frame(src, out, &first)?;
+            let (w, h) = frame(src, out, &first)?;
+            budget.frame(w, h)?;
             out_flags = 0;
             // The simple format holds one image chunk; anything after it is
             // dropped (decoders ignore it), another image is an error.
@@ -201,6 +233,7 @@ pub(crate) fn walk<R: Read, W: Write>(
             let p: [u8; 10] = src.array()?;
             let flags = p[0];
             let canvas = (u24(&p[4..7]) + 1, u24(&p[7..10]) + 1);
+            budget.extent(canvas.0, canvas.1)?;
             let animated = flags & FLAG_ANIMATION != 0;
             // Pass 1 writes nothing: the output flags are worked out below
             // and handed to pass 2 in the plan.
@@ -208,13 +241,10 @@ pub(crate) fn walk<R: Read, W: Write>(
             out.write(&[plan.map_or(flags, |p| p.vp8x_flags)])?;
             out.write(&p[1..])?;
 
-            let (mut max_w, mut max_h) = canvas;
             let mut anim = false;
-            let mut frames = 0u32;
-            let mut image: Option<(u32, u32)> = None;
+            let mut image = false;
             let mut alpha = false;
-            let mut exif_seen = false;
-            let mut exif_out = false;
+            let mut slot_taken = false;
             while remaining > 0 {
                 let c = chunk(src, remaining)?;
                 remaining -= c.total();
@@ -229,52 +259,52 @@ pub(crate) fn walk<R: Read, W: Write>(
                         src.copy(c.padded(), out, None)?;
                     }
                     b"ANMF" if anim => {
-                        let (w, h) = anmf(src, out, &c)?;
-                        max_w = max_w.max(w);
-                        max_h = max_h.max(h);
-                        frames += 1;
+                        meta |= anmf(src, out, &c, budget, plan, &mut anmf_sizes)?;
                     }
-                    b"ALPH" if !animated && image.is_none() && !alpha => {
+                    b"ALPH" if !animated && !image && !alpha => {
                         alpha = true;
                         out.write(&c.header())?;
                         src.copy(c.padded(), out, None)?;
                     }
-                    b"VP8 " | b"VP8L" if !animated && image.is_none() => {
+                    b"VP8 " | b"VP8L" if !animated && !image => {
                         let dims = frame(src, out, &c)?;
                         if dims != canvas {
                             return Err(src.bad("image size differs from the VP8X canvas"));
                         }
-                        image = Some(dims);
+                        budget.frame(dims.0, dims.1)?;
+                        image = true;
                     }
                     b"VP8X" | b"ANIM" | b"ANMF" | b"ALPH" | b"VP8 " | b"VP8L" => {
                         let name = String::from_utf8_lossy(&c.fourcc);
                         return Err(src.bad(format!("unexpected {name} chunk")));
                     }
-                    b"EXIF" if !exif_seen => {
-                        exif_seen = true;
-                        let keep = (c.size as usize).min(exif::PARSE_LIMIT);
-                        let mut data = vec![0u8; keep];
-                        src.exact(&mut data)?;
-                        src.skip(c.padded() - keep as u64, None)?;
-                        if exif::is_minimal(&data) {
-                            exif_out = true;
-                            out.write(&c.header())?;
-                            out.write(&data)?;
+                    b"EXIF" | b"XMP " => {
+                        let data = metadata_chunk(src, &c)?;
+                        let is_exif = &c.fourcc == b"EXIF";
+                        if is_exif {
+                            orientation.exif(exif::orientation(&data));
                         } else {
+                            orientation.xmp(exif::xmp_orientation(&data));
+                        }
+                        if slot_taken {
                             meta = true;
-                            if let Some(o @ 2..=8) = exif::orientation(&data) {
-                                exif_out = true;
-                                let tiff = exif::minimal(o);
-                                let c = Chunk {
-                                    fourcc: *b"EXIF",
-                                    size: tiff.len() as u32,
-                                };
-                                out.write(&c.header())?;
-                                out.write(&tiff)?;
-                            }
+                            continue;
+                        }
+                        // The first of them is where the minimal EXIF goes.
+                        slot_taken = true;
+                        meta |= !(is_exif && exif::is_minimal(&data));
+                        if let Some(o) = plan.and_then(|p| p.orientation) {
+                            let tiff = exif::minimal(o);
+                            let c = Chunk {
+                                fourcc: *b"EXIF",
+                                size: tiff.len() as u32,
+                            };
+                            out.write(&c.header())?;
+                            out.write(&tiff)?;
+                            slot_bytes = 8 + tiff.len() as u64;
                         }
                     }
-                    // XMP, a second EXIF, unknown chunks.
+                    // Unknown chunks.
                     _ => {
                         meta = true;
                         src.skip(c.padded(), None)?;
@@ -282,13 +312,13 @@ pub(crate) fn walk<R: Read, W: Write>(
                 }
             }
             if animated {
-                if frames == 0 {
+                if budget.frames() == 0 {
                     return Err(src.bad("animation without frames"));
                 }
-            } else if image.is_none() {
+            } else if !image {
                 return Err(src.bad("no image data"));
             }
-            (width, height) = (max_w, max_h);
+            let exif_out = orientation.resolved().is_some();
             out_flags = (flags & !(FLAG_EXIF | FLAG_XMP)) | if exif_out { FLAG_EXIF } else { 0 };
             if out_flags != flags {
                 meta = true;
@@ -301,21 +331,24 @@ pub(crate) fn walk<R: Read, W: Write>(
         // Bytes after the RIFF end are dropped.
         meta = true;
     }
-    let body = out.written - body_start;
+    let minimal = if orientation.resolved().is_some() {
+        8 + exif::MINIMAL_LEN as u64
+    } else {
+        0
+    };
+    let body = out.written - body_start - slot_bytes + minimal;
     let new_riff = u32::try_from(4 + body).map_err(|_| src.bad("RIFF size overflow"))?;
     if new_riff != riff_size {
         meta = true;
     }
     Ok(Walk {
-        inspection: Inspection {
-            format: ImageFormat::WebP,
-            width,
-            height,
-            has_metadata: meta,
-        },
+        inspection: budget.inspection(meta),
         plan: Plan {
+            orientation: orientation.resolved(),
             riff_size: new_riff,
             vp8x_flags: out_flags,
+            anmf_sizes,
+            cut_at: None,
         },
     })
 }

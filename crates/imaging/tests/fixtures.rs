@@ -6,8 +6,10 @@ mod common;
 use std::io::Cursor;
 use std::time::Instant;
 
-use common::{Fixture, Kind, check_invariants, fixtures, run_script, scratch, strip_vec};
-use roster_imaging::{ImageError, ImageFormat, inspect, strip};
+use common::{
+    Fixture, Kind, check_invariants, fixtures, gif_blocks, run_script, scratch, strip_vec,
+};
+use roster_imaging::{ImageError, ImageFormat, Limits, inspect, strip};
 
 fn of(format: ImageFormat, kinds: &[Kind]) -> Vec<&'static Fixture> {
     let list: Vec<_> = fixtures()
@@ -28,7 +30,8 @@ fn verify_format(format: ImageFormat) {
     let dir = scratch(&format!("verify-{format}"));
     let mut pairs = String::new();
     for f in of(format, &[Kind::Clean, Kind::Meta]) {
-        let inspection = inspect(f.bytes.as_slice()).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        let inspection = inspect(f.bytes.as_slice(), Limits::DEFAULT)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
         assert_eq!(
             (inspection.format, inspection.width, inspection.height),
             (f.format, f.width, f.height),
@@ -104,7 +107,7 @@ fn orientation_6_jpeg_keeps_a_minimal_exif() {
     );
     assert_eq!(out.windows(4).filter(|w| *w == b"Exif").count(), 1);
     // Readers see exactly one EXIF field.
-    let r = inspect(out.as_slice()).unwrap();
+    let r = inspect(out.as_slice(), Limits::DEFAULT).unwrap();
     assert!(!r.has_metadata);
 }
 
@@ -116,7 +119,7 @@ fn a_clean_upload_is_stored_byte_for_byte() {
         .collect();
     assert!(clean.len() >= 4);
     for f in clean {
-        let r = inspect(f.bytes.as_slice()).unwrap();
+        let r = inspect(f.bytes.as_slice(), Limits::DEFAULT).unwrap();
         assert!(!r.has_metadata, "{}", f.name);
         let (_, out) = strip_vec(&f.bytes).unwrap();
         assert!(out == f.bytes, "{}", f.name);
@@ -125,7 +128,15 @@ fn a_clean_upload_is_stored_byte_for_byte() {
 
 #[test]
 fn header_declared_dimension_bombs_are_refused_cheaply() {
-    let limit = 40_000_000;
+    let limits = Limits {
+        max_pixels: 40_000_000,
+        ..Limits::DEFAULT
+    };
+    let unlimited = Limits {
+        max_pixels: u64::MAX,
+        max_total_pixels: u64::MAX,
+        ..Limits::DEFAULT
+    };
     for format in [
         ImageFormat::Png,
         ImageFormat::Jpeg,
@@ -133,15 +144,27 @@ fn header_declared_dimension_bombs_are_refused_cheaply() {
         ImageFormat::WebP,
     ] {
         for f in of(format, &[Kind::Bomb]) {
-            let t = Instant::now();
-            let r = inspect(f.bytes.as_slice()).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            let r = inspect(f.bytes.as_slice(), unlimited)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.name));
             assert_eq!((r.width, r.height), (f.width, f.height), "{}", f.name);
-            let err = r.check_pixels(limit).unwrap_err();
-            assert!(
-                matches!(err, ImageError::TooManyPixels { .. }),
-                "{}: {err}",
-                f.name
-            );
+            let t = Instant::now();
+            let err = inspect(f.bytes.as_slice(), limits).unwrap_err();
+            let ImageError::TooManyPixels {
+                width,
+                height,
+                limit,
+                ..
+            } = err
+            else {
+                panic!("{}: {err}", f.name);
+            };
+            assert_eq!((width, height, limit), (f.width, f.height, 40_000_000));
+            let mut out = Vec::new();
+            assert!(matches!(
+                strip(Cursor::new(&f.bytes), &mut out, limits),
+                Err(ImageError::TooManyPixels { .. })
+            ));
+            assert!(out.is_empty());
             assert!(
                 t.elapsed().as_millis() < 500,
                 "{}: took {:?}",
@@ -152,26 +175,55 @@ fn header_declared_dimension_bombs_are_refused_cheaply() {
     }
     // Real avatars pass the same limit.
     for f in fixtures().iter().filter(|f| f.kind != Kind::Bomb) {
-        inspect(f.bytes.as_slice())
-            .unwrap()
-            .check_pixels(limit)
-            .unwrap();
+        inspect(f.bytes.as_slice(), limits).unwrap();
     }
 }
 
+/// A file cut short is refused unless all of its image is there: a PNG cut
+/// inside its final IEND checksum, a GIF cut after a complete frame (between
+/// blocks or inside an extension) are shown by browsers and Pillow.
 #[test]
-fn every_truncation_is_malformed() {
+fn every_truncation_is_malformed_unless_the_image_is_complete() {
     for f in fixtures().iter().filter(|f| f.kind != Kind::Bomb) {
         let n = f.bytes.len();
+        let gif = (f.format == ImageFormat::Gif).then(|| gif_blocks(&f.bytes));
         let step = (n / 400).max(1);
         let lens = (1..n.min(200))
             .chain((200..n).step_by(step))
             .chain(n.saturating_sub(64)..n);
         for len in lens {
-            let r = inspect(&f.bytes[..len]);
-            assert!(is_malformed(&r), "{} cut at {len}/{n}: {r:?}", f.name);
+            let r = inspect(&f.bytes[..len], Limits::DEFAULT);
+            let complete_frames = match &gif {
+                Some(blocks) => {
+                    let inside_image = blocks
+                        .iter()
+                        .any(|(image, r)| *image && r.start < len && len < r.end);
+                    let done = blocks
+                        .iter()
+                        .filter(|(image, r)| *image && r.end <= len)
+                        .count();
+                    (!inside_image && done > 0).then_some(done as u32)
+                }
+                None if f.format == ImageFormat::Png && len >= iend_crc(&f.bytes) => {
+                    Some(r.as_ref().map_or(0, |i| i.frames))
+                }
+                None => None,
+            };
+            match complete_frames {
+                Some(frames) => {
+                    let i = r.unwrap_or_else(|e| panic!("{} cut at {len}/{n}: {e}", f.name));
+                    assert!(i.has_metadata && i.frames == frames, "{}: {i:?}", f.name);
+                    check_invariants(&f.bytes[..len]);
+                }
+                None => assert!(is_malformed(&r), "{} cut at {len}/{n}: {r:?}", f.name),
+            }
         }
     }
+}
+
+/// Where the checksum of a PNG's final IEND starts.
+fn iend_crc(png: &[u8]) -> usize {
+    png.windows(4).rposition(|w| w == b"IEND").unwrap() + 4
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -188,10 +240,10 @@ fn find(hay: &[u8], needle: &[u8]) -> usize {
 }
 
 fn assert_malformed(what: &str, data: &[u8]) {
-    let r = inspect(data);
+    let r = inspect(data, Limits::DEFAULT);
     assert!(is_malformed(&r), "{what}: {r:?}");
     let mut out = Vec::new();
-    let s = strip(Cursor::new(data), &mut out);
+    let s = strip(Cursor::new(data), &mut out, Limits::DEFAULT);
     assert!(
         matches!(s, Err(ImageError::Malformed { .. })),
         "{what}: strip {s:?}"
@@ -229,12 +281,10 @@ fn broken_structures_are_malformed() {
     // JPEG: no EOI.
     assert_malformed("JPEG without EOI", &jpeg[..jpeg.len() - 2]);
 
-    // GIF: an unknown block where the trailer should be.
-    let mut gif = fixture("gif_plain.gif");
-    let last = gif.len() - 1;
-    assert_eq!(gif[last], 0x3B);
-    gif[last] = 0x00;
-    assert_malformed("GIF with a bad block", &gif);
+    // GIF: a file that ends before its first frame is complete.
+    let gif = fixture("gif_anim.gif");
+    let first = gif_blocks(&gif).into_iter().find(|b| b.0).unwrap().1;
+    assert_malformed("GIF cut in its first frame", &gif[..first.end - 1]);
     let gif = fixture("gif_plain.gif");
     let image = find(&gif[13..], &[0x2C]) + 13;
     let mut no_image = gif[..image].to_vec();
@@ -277,21 +327,21 @@ fn other_files_are_unsupported() {
         ("BMP", b"BM\x3e\0\0\0\0\0\0\0".as_slice()),
     ] {
         assert!(
-            matches!(inspect(data), Err(ImageError::Unsupported)),
+            matches!(inspect(data, Limits::DEFAULT), Err(ImageError::Unsupported)),
             "{what}"
         );
         let mut out = Vec::new();
         assert!(
             matches!(
-                strip(Cursor::new(data), &mut out),
+                strip(Cursor::new(data), &mut out, Limits::DEFAULT),
                 Err(ImageError::Unsupported)
             ),
             "{what}"
         );
     }
     // The start of a signature is a truncated image, not another type.
-    assert!(is_malformed(&inspect(&b"\x89PNG\r\n"[..])));
-    assert!(is_malformed(&inspect(&b"RIFF\0\0"[..])));
+    assert!(is_malformed(&inspect(&b"\x89PNG\r\n"[..], Limits::DEFAULT)));
+    assert!(is_malformed(&inspect(&b"RIFF\0\0"[..], Limits::DEFAULT)));
 }
 
 #[test]
@@ -305,7 +355,10 @@ fn formats_name_their_type_and_extension() {
     for (format, mime, ext) in want {
         assert_eq!((format.content_type(), format.extension()), (mime, ext));
         let f = fixtures().iter().find(|f| f.format == format).unwrap();
-        assert_eq!(inspect(f.bytes.as_slice()).unwrap().format, format);
+        assert_eq!(
+            inspect(f.bytes.as_slice(), Limits::DEFAULT).unwrap().format,
+            format
+        );
     }
 }
 
@@ -324,7 +377,7 @@ fn strip_reads_from_the_current_position_of_a_file() {
     let mut file = std::fs::File::open(&path).unwrap();
     file.seek(SeekFrom::Start(4)).unwrap();
     let mut out = Vec::new();
-    let r = strip(&mut file, &mut out).unwrap();
+    let r = strip(&mut file, &mut out, Limits::DEFAULT).unwrap();
     assert!(r.has_metadata);
     assert_eq!(out, strip_vec(&f.bytes).unwrap().1);
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use roster_imaging::{ImageError, ImageFormat, inspect, strip};
+use roster_imaging::{ImageError, ImageFormat, Limits, inspect, strip};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -126,17 +126,17 @@ pub fn fixtures() -> &'static [Fixture] {
 
 pub fn strip_vec(input: &[u8]) -> Result<(roster_imaging::Inspection, Vec<u8>), ImageError> {
     let mut out = Vec::new();
-    let inspection = strip(Cursor::new(input), &mut out)?;
+    let inspection = strip(Cursor::new(input), &mut out, Limits::DEFAULT)?;
     Ok((inspection, out))
 }
 
 /// What must hold for any input at all; panics otherwise.
 ///
 /// inspect and strip agree; a successful strip gives an output that
-/// inspects without metadata, with the same format and dimensions, and that
+/// inspects without metadata, with the same format, dimensions and frames, and that
 /// strips to itself; an input without metadata strips to itself.
 pub fn check_invariants(input: &[u8]) {
-    let inspected = inspect(input);
+    let inspected = inspect(input, Limits::DEFAULT);
     let stripped = strip_vec(input);
     match (&inspected, &stripped) {
         (Ok(a), Ok((b, out))) => {
@@ -147,13 +147,13 @@ pub fn check_invariants(input: &[u8]) {
                     "an input without metadata was changed"
                 );
             }
-            let again = inspect(out.as_slice())
+            let again = inspect(out.as_slice(), Limits::DEFAULT)
                 .unwrap_or_else(|e| panic!("strip output refused by inspect: {e}"));
             assert!(!again.has_metadata, "strip output still has metadata");
             assert_eq!(
-                (again.format, again.width, again.height),
-                (a.format, a.width, a.height),
-                "strip output changed format or dimensions"
+                (again.format, again.width, again.height, again.frames),
+                (a.format, a.width, a.height, a.frames),
+                "strip output changed format, dimensions or frames"
             );
             let (_, twice) = strip_vec(out).expect("strip output cannot be stripped");
             assert!(twice == *out, "strip is not idempotent");
@@ -168,4 +168,49 @@ pub fn check_invariants(input: &[u8]) {
             stripped.as_ref().map(|s| s.0)
         ),
     }
+}
+
+/// The byte ranges of a GIF's image blocks (descriptor to the end of its
+/// data) and extensions, in order, walked independently of the crate: stray
+/// bytes between blocks are passed over, the walk ends at the trailer or at
+/// the end of the file (an extension cut short ends there).
+pub fn gif_blocks(gif: &[u8]) -> Vec<(bool, std::ops::Range<usize>)> {
+    let table = |packed: u8| {
+        if packed & 0x80 != 0 {
+            3 << ((packed & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let sub_blocks = |mut i: usize| {
+        while *gif.get(i)? != 0 {
+            i += 1 + usize::from(gif[i]);
+        }
+        Some(i + 1)
+    };
+    let mut blocks = Vec::new();
+    let mut i = 13 + table(gif[10]);
+    while let Some(&b) = gif.get(i) {
+        let start = i;
+        match b {
+            0x2C => {
+                i += 10 + table(gif[i + 9]);
+                i = sub_blocks(i + 1).expect("a GIF fixture cut inside its image data");
+                blocks.push((true, start..i));
+            }
+            0x21 => match sub_blocks(i + 2) {
+                Some(end) => {
+                    i = end;
+                    blocks.push((false, start..i));
+                }
+                None => {
+                    blocks.push((false, start..gif.len()));
+                    break;
+                }
+            },
+            0x3B => break,
+            _ => i += 1,
+        }
+    }
+    blocks
 }
