@@ -182,7 +182,7 @@ fn needs_escaping(bytes: &[u8]) -> bool {
 }
 
 impl Payload for UserList {
-    const CONTENT_TYPE: &'static str = "application/json";
+    const CONTENT_TYPE: &'static str = JSON;
 
     fn schema_ref() -> MetaSchemaRef {
         <Vec<UserObject> as Type>::schema_ref()

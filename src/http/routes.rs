@@ -8,8 +8,12 @@ use poem_openapi::{OpenApi, OperationId};
 
 use super::api::RosterApi;
 
-/// The routes outside the API document, each answering GET.
+/// The routes of the document itself, each answering GET, routed next to the API.
 pub const DOCUMENT_ROUTES: [&str; 3] = ["/docs", "/openapi.json", "/openapi.yaml"];
+
+/// The API's own routes that its document leaves out (`hidden`): the users page, and the
+/// embedded backend's avatar files, which `avatar_url` links to as it links to S3.
+const UNDOCUMENTED_ROUTES: [&str; 2] = ["/", "/avatars/{key}"];
 
 /// One route: its template as the document spells it (`/user/{email}`) and the methods it
 /// answers, with their operation ids.
@@ -38,7 +42,7 @@ impl RouteTable {
                     .collect(),
             })
             .collect();
-        for template in DOCUMENT_ROUTES {
+        for template in UNDOCUMENTED_ROUTES.into_iter().chain(DOCUMENT_ROUTES) {
             routes.push(RouteEntry {
                 template: template.to_owned(),
                 methods: vec![(Method::GET, None)],
@@ -129,6 +133,8 @@ mod tests {
         assert_eq!(allowed("/user").as_deref(), Some("POST"));
         assert_eq!(allowed("/healthz").as_deref(), Some("GET"));
         assert_eq!(allowed("/openapi.json").as_deref(), Some("GET"));
+        assert_eq!(allowed("/avatars/:param0").as_deref(), Some("GET"));
+        assert_eq!(allowed("/").as_deref(), Some("GET"));
         assert_eq!(allowed("/nowhere"), None);
     }
 }
