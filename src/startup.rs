@@ -18,6 +18,9 @@ use crate::service::{ServiceSettings, SpoolBudget, Stores, UserService};
 use crate::store::{StoreError, aws, embedded};
 use crate::telemetry;
 
+/// How often the stores are checked in the background, for `roster_store_ready`.
+const READINESS_WATCH_INTERVAL: Duration = Duration::from_secs(15);
+
 /// How long an upload waits for spool space before it is answered 503.
 const SPOOL_WAIT_LIMIT: Duration = Duration::from_secs(10);
 
@@ -53,6 +56,8 @@ impl Application {
 
     /// The application on stores of the caller's choosing (tests wrap the real backends).
     pub async fn with_stores(settings: &Settings, stores: Stores) -> Result<Self, StartupError> {
+        // First, so that the gauges set while building (the spool budget's) are recorded.
+        let metrics = telemetry::metrics::prometheus();
         let service = service(settings, stores);
         let uploads = UploadReader::new(
             UploadSettings {
@@ -67,7 +72,7 @@ impl Application {
             uploads,
             usize::from(settings.list_page_size),
             settings.avatar_cache_control(),
-            telemetry::metrics::prometheus(),
+            metrics,
         ));
         let listener =
             TcpListener::bind(settings.listen)
@@ -115,6 +120,7 @@ impl Application {
             self.service.spawn_periodic_sweep(interval, grace);
         }
         telemetry::metrics::spawn_upkeep(telemetry::metrics::prometheus());
+        self.service.spawn_readiness_watch(READINESS_WATCH_INTERVAL);
         let service = self.service.clone();
         let timeout = self.shutdown_timeout;
         let signalled_at = Arc::new(OnceLock::new());

@@ -182,6 +182,26 @@ impl UserService {
         self.inner.readiness.check(scope).await
     }
 
+    /// Checks both stores now and every `interval` until shutdown, so `roster_store_ready`
+    /// tells the truth even when no probe asks (and probes find a warm answer).
+    pub fn spawn_readiness_watch(&self, interval: Duration) {
+        let service = self.clone();
+        let stopping = self.inner.stopping.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stopping.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                if let Err(error) = service.readiness(ReadinessScope::Everything).await {
+                    tracing::debug!(%error, "a store is not ready");
+                }
+            }
+        });
+    }
+
     /// Readiness turns false at once and background work stops; the workflows in progress
     /// go on (see [`UserService::finish_workflows`]).
     pub fn begin_shutdown(&self) {
