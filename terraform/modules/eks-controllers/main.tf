@@ -1,7 +1,7 @@
 # The two controllers roster's EKS overlay needs from the cluster, installed with Helm.
 # (metrics-server is an EKS add-on, set up with the cluster.) Both run two replicas
 # spread over zones, so a drained node or a lost zone does not stop ALB target
-# registration or node scaling while the pods that need them are moving.
+# registration or node scaling just when the pods that need them are moving.
 
 resource "helm_release" "aws_load_balancer_controller" {
   name       = "aws-load-balancer-controller"
@@ -86,5 +86,16 @@ resource "helm_release" "cluster_autoscaler" {
     podDisruptionBudget = {
       maxUnavailable = 1
     }
+    # One replica leads at a time; the other, in another zone, takes over when it goes.
+    topologySpreadConstraints = [{
+      maxSkew           = 1
+      topologyKey       = "topology.kubernetes.io/zone"
+      whenUnsatisfiable = "ScheduleAnyway"
+      labelSelector = {
+        matchLabels = {
+          "app.kubernetes.io/instance" = "cluster-autoscaler"
+        }
+      }
+    }]
   })]
 }
