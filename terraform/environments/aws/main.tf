@@ -1,20 +1,34 @@
-# roster on AWS: a VPC over three zones, an EKS cluster with a managed node group
-# and its IAM OIDC provider, an ECR repository for the image, and the roster module
-# (table, avatar bucket behind CloudFront, IAM policy, IRSA role).
+# roster on AWS: a VPC over three zones, an EKS cluster with one managed node group per
+# zone and its IAM OIDC provider, an ECR repository for the image, and the roster module
+# (table, avatar bucket behind CloudFront, IAM policy, IRSA role). The controllers the
+# EKS overlay relies on (metrics-server, the AWS Load Balancer Controller, the Cluster
+# Autoscaler) are in this configuration too: see helm.tf and controllers.tf.
 
-data "aws_availability_zones" "available" {
-  state = "available"
-
-  # Local Zones and Wavelength zones cannot host EKS control-plane subnets.
+# The zones are named by id, not picked from whatever the region lists: a zone AWS adds
+# (or one that is impaired while Terraform runs) must never move subnets.
+data "aws_availability_zones" "selected" {
   filter {
-    name   = "opt-in-status"
-    values = ["opt-in-not-required"]
+    name   = "zone-id"
+    values = var.availability_zone_ids
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) == length(var.availability_zone_ids)
+      error_message = "Every entry of availability_zone_ids must be a zone of ${var.region}."
+    }
   }
 }
 
 locals {
   name = "${var.cluster_name}-${var.environment}"
-  azs  = slice(data.aws_availability_zones.available.names, 0, 3)
+  azs  = data.aws_availability_zones.selected.names
+
+  # Production gets one NAT gateway per zone: with a single one, losing its zone cuts
+  # every other zone off from STS (IRSA), ECR and the AWS APIs. Elsewhere one is the
+  # cheap default; single_nat_gateway overrides it (and may not be true for prod).
+  production         = contains(["prod", "production"], var.environment)
+  single_nat_gateway = coalesce(var.single_nat_gateway, !local.production)
 
   # /16 -> three /20 private subnets (nodes and pods: 4091 addresses each) and
   # three /24 public subnets (NAT gateways and load balancers).
@@ -39,8 +53,8 @@ module "vpc" {
   public_subnets  = local.public_subnets
 
   enable_nat_gateway     = true
-  single_nat_gateway     = var.single_nat_gateway
-  one_nat_gateway_per_az = !var.single_nat_gateway
+  single_nat_gateway     = local.single_nat_gateway
+  one_nat_gateway_per_az = !local.single_nat_gateway
   enable_dns_hostnames   = true
   enable_dns_support     = true
 
@@ -61,8 +75,26 @@ module "vpc" {
   }
 }
 
+# S3 (avatars, and the ECR image layers nodes pull) and DynamoDB (users) stay inside the
+# VPC: no NAT gateway is on their path, so a NAT's zone going down does not take them
+# along, and avatar bytes pay no NAT processing. The endpoints keep AWS's default
+# full-access policy: what a pod may do is decided by its IAM role, and a narrower
+# endpoint policy would break the ECR layer downloads that go through the S3 endpoint.
+resource "aws_vpc_endpoint" "gateway" {
+  for_each = toset(["s3", "dynamodb"])
+
+  vpc_id            = module.vpc.vpc_id
+  service_name      = "com.amazonaws.${var.region}.${each.key}"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = module.vpc.private_route_table_ids
+
+  tags = {
+    Name = "${local.name}-${each.key}"
+  }
+}
+
 # ---------------------------------------------------------------------------
-# EKS: control plane, managed nodes in the private subnets, IAM OIDC provider
+# EKS: control plane, one managed node group per zone, IAM OIDC provider
 # ---------------------------------------------------------------------------
 
 module "eks" {
@@ -83,7 +115,7 @@ module "eks" {
   # Whoever applies this becomes cluster admin through an access entry.
   enable_cluster_creator_admin_permissions = true
 
-  # The IAM OIDC provider that IRSA trusts (the roster role below).
+  # The IAM OIDC provider that IRSA trusts (roster's and the controllers' roles).
   enable_irsa = true
 
   vpc_id     = module.vpc.vpc_id
@@ -95,17 +127,32 @@ module "eks" {
     }
     kube-proxy = {}
     coredns    = {}
+    # The resource metrics API the overlay's HorizontalPodAutoscaler reads CPU from
+    # (an EKS community add-on, maintained and versioned by AWS like the others).
+    metrics-server = {}
   }
 
+  # One node group per zone, each in its zone's private subnet. The overlay spreads
+  # pods over zones with DoNotSchedule, so a pod evicted from a drained node, or
+  # rescheduled away from a lost zone, or added by the HPA, needs room in one particular
+  # zone: the Cluster Autoscaler can only add a node in a given zone when that zone has
+  # its own group (one group over three subnets puts new nodes wherever EC2 likes).
+  # min_size >= 1 keeps every zone a live topology domain.
   eks_managed_node_groups = {
-    default = {
+    for i, az in local.azs : az => {
       ami_type       = "AL2023_x86_64_STANDARD"
       instance_types = var.node_instance_types
       capacity_type  = var.node_capacity_type
+      subnet_ids     = [module.vpc.private_subnets[i]]
 
-      min_size     = var.node_min_size
-      max_size     = var.node_max_size
-      desired_size = var.node_desired_size
+      min_size     = var.node_min_size_per_zone
+      max_size     = var.node_max_size_per_zone
+      desired_size = var.node_desired_size_per_zone
+
+      # Drain one node at a time: the others keep serving while it is replaced.
+      update_config = {
+        max_unavailable = 1
+      }
 
       # IMDSv2 only, one hop: pods cannot borrow the node's role through IMDS,
       # so roster's credentials can only come from its IRSA role.
@@ -169,7 +216,10 @@ module "roster" {
   force_destroy_bucket = var.avatar_bucket_force_destroy
   deletion_protection  = var.deletion_protection
 
+  noncurrent_version_expiration_days = var.avatar_noncurrent_version_days
+
   enable_cloudfront              = true
+  avatar_max_age_seconds         = var.avatar_max_age_seconds
   cloudfront_price_class         = var.cloudfront_price_class
   cloudfront_aliases             = var.cloudfront_aliases
   cloudfront_acm_certificate_arn = var.cloudfront_acm_certificate_arn

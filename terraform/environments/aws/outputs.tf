@@ -29,7 +29,7 @@ output "roster_service_account_subject" {
 }
 
 output "ecr_repository_url" {
-  description = "ECR repository for roster's image: push <url>:<tag> and set it as the overlay's image."
+  description = "ECR repository for roster's image (the repository variable ROSTER_ECR_REPOSITORY): push <url>@<digest> and set it as the overlay's image."
   value       = aws_ecr_repository.roster.repository_url
 }
 
@@ -58,13 +58,51 @@ output "kubeconfig_command" {
   value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}"
 }
 
-output "roster_env" {
-  description = "roster's AWS settings for the EKS overlay's ConfigMap (no AWS_ENDPOINT_URL on AWS; credentials come from IRSA)."
+output "overlay_env" {
+  description = "What the EKS overlay takes from Terraform (scripts/terraform-outputs-to-overlay writes it to kustomize/overlays/eks/terraform.env): exactly these seven settings."
   value = {
-    ROSTER_BACKEND         = "aws"
     ROSTER_TABLE           = module.roster.table_name
     ROSTER_BUCKET          = module.roster.bucket_name
     ROSTER_AVATAR_BASE_URL = module.roster.avatar_base_url
     AWS_REGION             = var.region
+    ROSTER_ROLE_ARN        = module.roster.role_arn
+    ROSTER_CERTIFICATE_ARN = local.certificate_arn
+    ROSTER_HOSTNAME        = var.hostname
   }
+}
+
+output "github_actions_role_arn" {
+  description = "Role GitHub Actions assumes through OIDC (main and pull requests of github_repository): the repository variable ROSTER_PUBLISH_ROLE_ARN. Null without github_repository."
+  value       = local.github ? aws_iam_role.github_actions[0].arn : null
+}
+
+output "certificate_validation_records" {
+  description = "DNS records that prove ownership of hostname to ACM, to create by hand when route53_zone_id is null (empty when certificate_arn was given)."
+  value = local.request_certificate ? [
+    for option in aws_acm_certificate.roster[0].domain_validation_options : {
+      name  = option.resource_record_name
+      type  = option.resource_record_type
+      value = option.resource_record_value
+    }
+  ] : []
+}
+
+output "load_balancer_controller_role_arn" {
+  description = "IRSA role of kube-system/aws-load-balancer-controller."
+  value       = aws_iam_role.controller["load_balancer_controller"].arn
+}
+
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of kube-system/cluster-autoscaler."
+  value       = aws_iam_role.controller["cluster_autoscaler"].arn
+}
+
+output "nat_gateway_ids" {
+  description = "The VPC's NAT gateways: one per zone in production."
+  value       = module.vpc.natgw_ids
+}
+
+output "availability_zones" {
+  description = "Names of the three zones (from availability_zone_ids) the subnets and node groups are in."
+  value       = local.azs
 }

@@ -15,12 +15,17 @@ variable "region" {
 
 variable "environment" {
   type        = string
-  description = "Environment name, used in tags and resource names."
+  description = "Environment name, used in tags and resource names. `prod` (or `production`) means production: one NAT gateway per zone is then required."
   default     = "prod"
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
     error_message = "environment must be 1-16 lower-case letters, digits and '-', starting with a letter."
+  }
+
+  validation {
+    condition     = length("${var.cluster_name}-${var.environment}") <= 29
+    error_message = "cluster_name-environment must be at most 29 characters: the EKS module names the cluster role <name>-cluster-<suffix>, and IAM allows 38 characters before the suffix."
   }
 }
 
@@ -45,10 +50,26 @@ variable "vpc_cidr" {
   }
 }
 
+variable "availability_zone_ids" {
+  type        = list(string)
+  description = "The three zones, by zone id (the same in every account, unlike names): their names come from the region, their subnets from vpc_cidr. The default suits us-east-1 (use1-az3 cannot host EKS control-plane subnets); name your region's zones when you change region."
+  default     = ["use1-az1", "use1-az2", "use1-az4"]
+
+  validation {
+    condition     = length(var.availability_zone_ids) == 3 && length(distinct(var.availability_zone_ids)) == 3 && alltrue([for id in var.availability_zone_ids : can(regex("^[a-z]{2,5}[0-9]+-az[0-9]+$", id))])
+    error_message = "availability_zone_ids must list three different zone ids such as use1-az1."
+  }
+}
+
 variable "single_nat_gateway" {
   type        = bool
-  description = "One NAT gateway for the three zones (cheaper; a zone outage cuts the others' egress). False: one per zone."
-  default     = true
+  description = "One NAT gateway for the three zones (cheaper; losing its zone cuts the other zones' egress) or one per zone. Null (the default): one per zone in production (environment prod or production), a single one elsewhere. Production may not set true."
+  default     = null
+
+  validation {
+    condition     = var.single_nat_gateway != true || !contains(["prod", "production"], var.environment)
+    error_message = "single_nat_gateway = true makes one zone a single point of failure for every zone's access to AWS; production (environment prod or production) keeps one NAT gateway per zone."
+  }
 }
 
 variable "enable_vpc_flow_logs" {
@@ -132,41 +153,63 @@ variable "node_capacity_type" {
   }
 }
 
-variable "node_min_size" {
+variable "node_min_size_per_zone" {
   type        = number
-  description = "Smallest size of the managed node group."
-  default     = 2
+  description = "Fewest nodes in each zone's node group. At least 1, so every zone stays a topology domain the overlay's zone spread can place pods in."
+  default     = 1
 
   validation {
-    condition     = var.node_min_size >= 1 && var.node_min_size <= 100
-    error_message = "node_min_size must be between 1 and 100."
+    condition     = var.node_min_size_per_zone >= 1 && var.node_min_size_per_zone <= 100 && floor(var.node_min_size_per_zone) == var.node_min_size_per_zone
+    error_message = "node_min_size_per_zone must be a whole number from 1 to 100."
   }
 }
 
-variable "node_desired_size" {
+variable "node_desired_size_per_zone" {
   type        = number
-  description = "Initial size of the managed node group (the module ignores later drift, e.g. from an autoscaler)."
-  default     = 2
+  description = "Nodes each zone's group starts with. After creation the Cluster Autoscaler owns the size (the EKS module ignores later changes of desired size)."
+  default     = 1
 
   validation {
-    condition     = var.node_desired_size >= 1 && var.node_desired_size <= 100
-    error_message = "node_desired_size must be between 1 and 100."
+    condition     = var.node_desired_size_per_zone >= 1 && var.node_desired_size_per_zone <= 100 && floor(var.node_desired_size_per_zone) == var.node_desired_size_per_zone
+    error_message = "node_desired_size_per_zone must be a whole number from 1 to 100."
   }
 }
 
-variable "node_max_size" {
+variable "node_max_size_per_zone" {
   type        = number
-  description = "Largest size of the managed node group."
-  default     = 4
+  description = "Most nodes in each zone's group: the ceiling the Cluster Autoscaler scales to. With a zone lost, the two others must hold everything, so allow them at least half again their usual size."
+  default     = 3
 
   validation {
-    condition     = var.node_max_size >= 1 && var.node_max_size <= 100
-    error_message = "node_max_size must be between 1 and 100."
+    condition     = var.node_max_size_per_zone >= 2 && var.node_max_size_per_zone <= 100 && floor(var.node_max_size_per_zone) == var.node_max_size_per_zone
+    error_message = "node_max_size_per_zone must be a whole number from 2 to 100: at least one node above the minimum, or there is nothing to scale to."
   }
 
   validation {
-    condition     = var.node_min_size <= var.node_desired_size && var.node_desired_size <= var.node_max_size
-    error_message = "Node group sizes must satisfy node_min_size <= node_desired_size <= node_max_size."
+    condition     = var.node_min_size_per_zone <= var.node_desired_size_per_zone && var.node_desired_size_per_zone < var.node_max_size_per_zone
+    error_message = "Node group sizes must satisfy node_min_size_per_zone <= node_desired_size_per_zone < node_max_size_per_zone (room to add a node in every zone)."
+  }
+}
+
+variable "cluster_autoscaler_chart_version" {
+  type        = string
+  description = "Version of the cluster-autoscaler Helm chart (kubernetes/autoscaler); 9.53.0 is the last chart built for Kubernetes 1.34."
+  default     = "9.53.0"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_autoscaler_chart_version))
+    error_message = "cluster_autoscaler_chart_version must be an exact version such as 9.53.0."
+  }
+}
+
+variable "cluster_autoscaler_image_tag" {
+  type        = string
+  description = "Cluster Autoscaler image tag. Its minor version must be the cluster's Kubernetes minor (the project supports each release only with its own Kubernetes minor)."
+  default     = "v1.34.5"
+
+  validation {
+    condition     = startswith(var.cluster_autoscaler_image_tag, "v${var.kubernetes_version}.") && can(regex("^v1\\.[0-9]+\\.[0-9]+$", var.cluster_autoscaler_image_tag))
+    error_message = "cluster_autoscaler_image_tag must be v<kubernetes_version>.<patch>, e.g. v1.34.5 for Kubernetes 1.34."
   }
 }
 
@@ -272,6 +315,28 @@ variable "irsa_role_name" {
   }
 }
 
+variable "avatar_noncurrent_version_days" {
+  type        = number
+  description = "Days a deleted avatar is kept as a private, non-current object version (to undo a mistaken delete) before S3 removes it for good."
+  default     = 7
+
+  validation {
+    condition     = var.avatar_noncurrent_version_days >= 1 && var.avatar_noncurrent_version_days <= 3650 && floor(var.avatar_noncurrent_version_days) == var.avatar_noncurrent_version_days
+    error_message = "avatar_noncurrent_version_days must be a whole number from 1 to 3650."
+  }
+}
+
+variable "avatar_max_age_seconds" {
+  type        = number
+  description = "Longest time CloudFront serves an avatar from its cache, so a deleted one disappears from the edge within it. Keep it equal to roster's ROSTER_AVATAR_MAX_AGE (300s), the Cache-Control max-age roster writes on every object."
+  default     = 300
+
+  validation {
+    condition     = var.avatar_max_age_seconds >= 1 && var.avatar_max_age_seconds <= 86400 && floor(var.avatar_max_age_seconds) == var.avatar_max_age_seconds
+    error_message = "avatar_max_age_seconds must be a whole number of seconds from 1 to 86400."
+  }
+}
+
 variable "cloudfront_price_class" {
   type        = string
   description = "CloudFront price class of the avatar distribution."
@@ -299,4 +364,83 @@ variable "cloudfront_web_acl_arn" {
   type        = string
   description = "Optional WAFv2 web ACL (CLOUDFRONT scope) for the avatar distribution."
   default     = null
+}
+
+# ---------------------------------------------------------------------------
+# The public endpoint: host name and TLS certificate of the ALB
+# ---------------------------------------------------------------------------
+
+variable "hostname" {
+  type        = string
+  description = "Host name clients use for roster (the Ingress host, ROSTER_HOSTNAME). Point it (CNAME or alias) at the ALB the Load Balancer Controller creates."
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.hostname))
+    error_message = "hostname must be a lower-case DNS name such as roster.example.com."
+  }
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "An issued ACM certificate (in region) covering hostname, for the ALB's HTTPS listener. Null: this configuration requests one with DNS validation."
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN, or null."
+  }
+}
+
+variable "route53_zone_id" {
+  type        = string
+  description = "Route 53 hosted zone of hostname, where the requested certificate's validation record is written (and Terraform waits until it is issued). Null: create the record shown in the certificate_validation_records output yourself."
+  default     = null
+
+  validation {
+    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,32}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a hosted zone id such as Z0123456789ABCDEFGHIJ, or null."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# GitHub Actions: publishing the image and planning, without stored keys
+# ---------------------------------------------------------------------------
+
+variable "github_repository" {
+  type        = string
+  description = "OWNER/REPO of roster's GitHub repository. Its workflows on main and on pull requests may assume the GitHub Actions role (push to the ECR repository, read for terraform plan). Null: no role."
+  default     = null
+
+  validation {
+    condition     = var.github_repository == null || can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", var.github_repository))
+    error_message = "github_repository must look like OWNER/REPO, or be null."
+  }
+}
+
+variable "create_github_oidc_provider" {
+  type        = bool
+  description = "Create the account's IAM OIDC provider for token.actions.githubusercontent.com. An account has at most one per URL: set false when it exists already (it is then looked up)."
+  default     = true
+}
+
+variable "terraform_state_bucket" {
+  type        = string
+  description = "S3 bucket of this configuration's remote state (backend.tf), which the GitHub Actions role may read, and lock with the S3 lock file, for terraform plan. Null: no state access."
+  default     = null
+
+  validation {
+    condition     = var.terraform_state_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.terraform_state_bucket))
+    error_message = "terraform_state_bucket must be a bucket name, or null."
+  }
+}
+
+variable "terraform_state_key" {
+  type        = string
+  description = "Key of the state object in terraform_state_bucket (backend.tf's key)."
+  default     = "roster/aws/terraform.tfstate"
+
+  validation {
+    condition     = length(var.terraform_state_key) > 0 && !startswith(var.terraform_state_key, "/")
+    error_message = "terraform_state_key must be a relative object key."
+  }
 }

@@ -4,7 +4,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
+      source = "hashicorp/aws"
+      # The 6.x line: the pinned terraform-aws-modules releases need it (eks 21.11 wants
+      # >= 6.23). The Helm provider's constraint is in modules/eks-controllers.
       version = "~> 6.25"
     }
   }

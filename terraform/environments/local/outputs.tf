@@ -24,7 +24,7 @@ output "roster_avatar_base_url" {
 }
 
 output "roster_role_arn" {
-  description = "ARN of the roster role created in the emulator (same trust and policy as on EKS; not assumed locally)."
+  description = "ARN of the roster role created in the emulator (same trust and policy as on EKS; not assumed locally: roster_access_key_id holds the same policy)."
   value       = module.roster.role_arn
 }
 
@@ -34,7 +34,7 @@ output "roster_policy_arn" {
 }
 
 output "roster_env" {
-  description = "The environment variables for roster's AWS backend, ready for a ConfigMap or `export` (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=test go in a Secret)."
+  description = "The environment variables for roster's AWS backend, ready for a ConfigMap or `export`; the credentials (roster_access_key_id, roster_secret_access_key) go in a Secret."
   value = {
     ROSTER_BACKEND         = "aws"
     ROSTER_TABLE           = module.roster.table_name
@@ -43,4 +43,15 @@ output "roster_env" {
     AWS_REGION             = var.region
     AWS_ENDPOINT_URL       = local.roster_endpoint_url
   }
+}
+
+output "roster_access_key_id" {
+  description = "AWS_ACCESS_KEY_ID for roster on the emulator: the key of an IAM user holding exactly the roster policy (put it in a Secret, not the ConfigMap)."
+  value       = aws_iam_access_key.roster.id
+}
+
+output "roster_secret_access_key" {
+  description = "AWS_SECRET_ACCESS_KEY that goes with roster_access_key_id (`terraform output -raw roster_secret_access_key`)."
+  value       = aws_iam_access_key.roster.secret
+  sensitive   = true
 }

@@ -4,10 +4,10 @@
 provider "aws" {
   region = var.region
 
-  # moto and LocalStack accept any credentials; these are their documented
-  # dummy values, not a secret.
-  access_key = "test" #checkov:skip=CKV_AWS_41:Dummy credentials every AWS emulator accepts; this provider can only reach var.endpoint.
-  secret_key = "test"
+  # moto and LocalStack accept any credentials unless told to enforce IAM; the
+  # defaults are their documented dummy values, not a secret.
+  access_key = var.access_key
+  secret_key = var.secret_key
 
   # Path-style URLs (http://host:port/bucket/key): an emulator on 127.0.0.1 has
   # no per-bucket host names.

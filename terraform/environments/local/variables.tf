@@ -9,6 +9,19 @@ variable "endpoint" {
   }
 }
 
+variable "access_key" {
+  type        = string
+  description = "Access key id Terraform signs with. Any value works with an emulator that does not enforce IAM (the default, test); with moto's IAM enforcement, an administrator's key."
+  default     = "test"
+}
+
+variable "secret_key" {
+  type        = string
+  description = "Secret access key that goes with access_key."
+  default     = "test"
+  sensitive   = true
+}
+
 variable "roster_endpoint_url" {
   type        = string
   description = "The emulator's URL as the roster pod reaches it (its AWS_ENDPOINT_URL), e.g. http://moto.roster.svc.cluster.local:5000 in minikube. Null: the same as endpoint (roster running on this machine)."
@@ -101,4 +114,15 @@ variable "deletion_protection" {
   type        = bool
   description = "DynamoDB deletion protection. Off by default here: the emulator's table is scratch data and `terraform destroy` must work."
   default     = false
+}
+
+variable "local_user_name" {
+  type        = string
+  description = "IAM user whose access key roster uses on the emulator; it holds exactly the roster policy, like the IRSA role on EKS."
+  default     = "roster-local"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9+=,.@_-]{1,64}$", var.local_user_name))
+    error_message = "local_user_name must be 1-64 characters of letters, digits and +=,.@_-."
+  }
 }

@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.25"
+      source = "hashicorp/aws"
+      # The 5.100 of the offline provider mirror the tests use, or any 6.x.
+      version = ">= 5.100.0, < 7.0.0"
     }
   }
 

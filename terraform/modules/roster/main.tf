@@ -51,7 +51,7 @@ resource "aws_s3_bucket" "avatars" {
   #checkov:skip=CKV_AWS_144:Avatars live in one region like the table they belong to; versioning plus the noncurrent-version lifecycle covers deletes and overwrites.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES-256). CloudFront Origin Access Control cannot read objects under the AWS managed aws/s3 key, and a customer managed key would need kms:* on roster's role.
   #checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; roster writes and deletes objects itself.
-  #checkov:skip=CKV_AWS_18:Access logging is an option (var.access_log_bucket) because the target bucket is account-wide infrastructure this module does not own.
+  # Access logging is an option (var.access_log_bucket) because the target bucket is account-wide infrastructure this module does not own.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy_bucket
 
@@ -129,39 +129,49 @@ resource "aws_s3_bucket_logging" "avatars" {
 }
 
 data "aws_iam_policy_document" "bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.avatars.arn, "${aws_s3_bucket.avatars.arn}/*"]
+  # Requests over plain HTTP or TLS < 1.2 are refused, whoever signs them. Only a local
+  # emulator reached over http:// turns this off (enforce_tls = false).
+  dynamic "statement" {
+    for_each = var.enforce_tls ? [1] : []
 
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
+    content {
+      sid       = "DenyInsecureTransport"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [aws_s3_bucket.avatars.arn, "${aws_s3_bucket.avatars.arn}/*"]
 
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 
-  statement {
-    sid       = "DenyOutdatedTls"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.avatars.arn, "${aws_s3_bucket.avatars.arn}/*"]
+  dynamic "statement" {
+    for_each = var.enforce_tls ? [1] : []
 
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
+    content {
+      sid       = "DenyOutdatedTls"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [aws_s3_bucket.avatars.arn, "${aws_s3_bucket.avatars.arn}/*"]
 
-    condition {
-      test     = "NumericLessThan"
-      variable = "s3:TlsVersion"
-      values   = ["1.2"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "NumericLessThan"
+        variable = "s3:TlsVersion"
+        values   = ["1.2"]
+      }
     }
   }
 
@@ -189,12 +199,23 @@ data "aws_iam_policy_document" "bucket" {
   }
 }
 
+# Without TLS enforcement and without CloudFront there is nothing to say, and S3 refuses
+# a policy without statements.
 resource "aws_s3_bucket_policy" "avatars" {
+  count = var.enforce_tls || var.enable_cloudfront ? 1 : 0
+
   bucket = aws_s3_bucket.avatars.id
   policy = data.aws_iam_policy_document.bucket.json
 
   # A policy put before the public access block exists could briefly be evaluated without it.
   depends_on = [aws_s3_bucket_public_access_block.avatars]
+}
+
+# The policy became optional (count); keep the existing one instead of replacing it,
+# which would leave the bucket without its TLS-only deny for a moment.
+moved {
+  from = aws_s3_bucket_policy.avatars
+  to   = aws_s3_bucket_policy.avatars[0]
 }
 
 # ---------------------------------------------------------------------------
@@ -211,10 +232,37 @@ resource "aws_cloudfront_origin_access_control" "avatars" {
   signing_protocol                  = "sigv4"
 }
 
-data "aws_cloudfront_cache_policy" "caching_optimized" {
+# roster stores every avatar with Cache-Control: public, max-age=<ROSTER_AVATAR_MAX_AGE>
+# (300 s by default). The edge honours that header and never keeps an object longer than
+# avatar_max_age_seconds even when an object lacks it, so an avatar removed by
+# DELETE /user stops being served within that time. Keys are unique, so nothing but the
+# path identifies an object: no header, cookie or query string is part of the key.
+resource "aws_cloudfront_cache_policy" "avatars" {
   count = var.enable_cloudfront ? 1 : 0
 
-  name = "Managed-CachingOptimized"
+  name    = substr("${var.bucket_name}-avatars", 0, 128)
+  comment = "roster avatars: at most ${var.avatar_max_age_seconds} s at the edge"
+
+  min_ttl     = 0
+  default_ttl = var.avatar_max_age_seconds
+  max_ttl     = var.avatar_max_age_seconds
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
 }
 
 resource "aws_cloudfront_response_headers_policy" "avatars" {
@@ -253,14 +301,14 @@ resource "aws_cloudfront_response_headers_policy" "avatars" {
 }
 
 resource "aws_cloudfront_distribution" "avatars" {
-  #checkov:skip=CKV_AWS_68:WAF is an option (var.cloudfront_web_acl_arn); the distribution only serves immutable images by GET and a web ACL costs more than the avatars do.
-  #checkov:skip=CKV2_AWS_47:Same as CKV_AWS_68: the Log4j rule set lives in the optional web ACL; the origin is S3, not a Java application.
-  #checkov:skip=CKV_AWS_86:Standard logging is an option (var.cloudfront_log_bucket_domain_name): it needs a bucket with ACLs enabled, which this module deliberately never creates.
-  #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate cannot take a minimum protocol version; with cloudfront_acm_certificate_arn the distribution enforces TLSv1.2_2021.
-  #checkov:skip=CKV2_AWS_42:A custom certificate needs a domain the operator owns; it is an option (cloudfront_aliases and cloudfront_acm_certificate_arn).
+  # WAF is an option (var.cloudfront_web_acl_arn); the distribution only serves immutable images by GET and a web ACL costs more than the avatars do.
+  #checkov:skip=CKV2_AWS_47:The Log4j rule set belongs in the optional web ACL (cloudfront_web_acl_arn); the origin is S3, not a Java application.
+  # Standard logging is an option (var.cloudfront_log_bucket_domain_name): it needs a bucket with ACLs enabled, which this module deliberately never creates.
+  # The default *.cloudfront.net certificate cannot take a minimum protocol version; with cloudfront_acm_certificate_arn the distribution enforces TLSv1.2_2021.
+  # A custom certificate needs a domain the operator owns; it is an option (cloudfront_aliases and cloudfront_acm_certificate_arn).
   #checkov:skip=CKV_AWS_310:A single S3 origin in the table's region; a failover origin would need a replicated bucket.
   #checkov:skip=CKV_AWS_305:The distribution serves only avatars/<id>.<ext>; there is no root document.
-  #checkov:skip=CKV2_AWS_32:The security-headers policy is attached (default_cache_behavior.response_headers_policy_id, asserted by tests/deploy/terraform); checkov 3.1 loses that count-indexed connection when the module is called from an environment.
+  #checkov:skip=CKV_AWS_374:Avatars go to roster's users wherever they are; a country block list is a business decision, not a security control, and the bucket behind it stays private either way.
   count = var.enable_cloudfront ? 1 : 0
 
   enabled         = true
@@ -283,7 +331,7 @@ resource "aws_cloudfront_distribution" "avatars" {
     allowed_methods            = ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_optimized[0].id
+    cache_policy_id            = aws_cloudfront_cache_policy.avatars[0].id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.avatars[0].id
   }
 

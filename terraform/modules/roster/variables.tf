@@ -59,13 +59,19 @@ variable "force_destroy_bucket" {
 
 variable "noncurrent_version_expiration_days" {
   type        = number
-  description = "Days after which a replaced or deleted avatar's old version is removed for good (versioning keeps them until then)."
-  default     = 30
+  description = "Days after which a deleted avatar's old version is removed for good (versioning keeps it until then, private, for recovering from a mistaken delete). Short on purpose: it is how long a user's picture outlives DELETE /user in the bucket."
+  default     = 7
 
   validation {
     condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
     error_message = "noncurrent_version_expiration_days must be a whole number from 1 to 3650."
   }
+}
+
+variable "enforce_tls" {
+  type        = bool
+  description = "Deny every request to the bucket over plain HTTP or TLS older than 1.2 (bucket policy). Keep true on AWS; only a local emulator reached over http:// turns it off, because emulators that evaluate bucket policies would refuse roster's plain-HTTP calls."
+  default     = true
 }
 
 variable "access_log_bucket" {
@@ -87,6 +93,17 @@ variable "enable_cloudfront" {
   type        = bool
   description = "Put a CloudFront distribution with Origin Access Control in front of the avatars; its https URL becomes the avatar base URL. Without it the bucket stays private and avatar URLs are not viewable by browsers."
   default     = true
+}
+
+variable "avatar_max_age_seconds" {
+  type        = number
+  description = "Longest time CloudFront keeps an avatar (the cache policy's default and maximum TTL). roster writes Cache-Control: public, max-age=<ROSTER_AVATAR_MAX_AGE> (300 s) on every object; keep this equal to that setting, so a deleted avatar leaves the edge within it."
+  default     = 300
+
+  validation {
+    condition     = var.avatar_max_age_seconds >= 1 && var.avatar_max_age_seconds <= 86400 && floor(var.avatar_max_age_seconds) == var.avatar_max_age_seconds
+    error_message = "avatar_max_age_seconds must be a whole number of seconds from 1 to 86400."
+  }
 }
 
 variable "cloudfront_price_class" {

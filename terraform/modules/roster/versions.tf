@@ -5,8 +5,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.25"
+      source = "hashicorp/aws"
+      # 5.100 (what the local emulator runs are tested with) through the 6.x line.
+      version = ">= 5.100.0, < 7.0.0"
     }
   }
 }

@@ -1,10 +1,12 @@
-"""Tests for terraform/: formatting, checkov, the AWS provider schema, and intent.
+"""Static tests for terraform/: formatting, checkov, provider schemas, and intent.
 
-The provider cannot be downloaded here, so `terraform init/validate/plan` are out of
-reach. Instead:
-- `terraform fmt -check` and checkov run on the sources;
+Terraform itself runs in test_terraform_local.py (the module and environments/local, on
+moto) and test_terraform_aws.py (environments/aws with stand-ins for its registry
+modules). This file reads the sources:
+- `terraform fmt -check` and checkov;
 - every resource, data source and provider block is held against the hashicorp/aws
-  6.25 schema (from the @cdktf/provider-aws npm package, see tfschema.py);
+  6.25 and hashicorp/helm 3.1 schemas (from the CDKTF npm packages, see tfschema.py),
+  so the configuration stays valid on the 6.x line while the live tests run 5.100;
 - intent tests read the HCL and check what matters to roster: the IAM policy allows
   exactly roster's calls on exactly its table and bucket, the IRSA trust names the
   chart's service account, the table is keyed by email, the bucket is never public.
@@ -15,6 +17,7 @@ stops seeing defects fails too.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -32,8 +35,9 @@ from tfschema import load_schema
 REPO = Path(__file__).resolve().parents[3]
 TERRAFORM = REPO / "terraform"
 MODULE_DIR = TERRAFORM / "modules" / "roster"
+CONTROLLERS_DIR = TERRAFORM / "modules" / "eks-controllers"
 ENV_DIRS = {"local": TERRAFORM / "environments" / "local", "aws": TERRAFORM / "environments" / "aws"}
-ALL_DIRS = [MODULE_DIR, *ENV_DIRS.values()]
+ALL_DIRS = [MODULE_DIR, CONTROLLERS_DIR, *ENV_DIRS.values()]
 DOCS = REPO / "docs" / "terraform.md"
 
 # What roster calls (SPEC.md, and the server's storage code), as IAM actions.
@@ -282,10 +286,14 @@ def public_read_problems(cfg: Config, bindings: dict) -> list[str]:
     return problems
 
 
-def tls_only_problems(cfg: Config) -> list[str]:
+def tls_only_problems(cfg: Config, bindings: dict) -> list[str]:
+    """The bucket policy denies plain HTTP unless var.enforce_tls is false (as bound)."""
     policies = cfg.resources("aws_s3_bucket_policy")
     if len(policies) != 1:
-        return [f"the avatar bucket needs exactly one bucket policy, found {len(policies)}"]
+        return [f"the avatar bucket needs exactly one bucket policy resource, found {len(policies)}"]
+    count = re.sub(r"\s", "", str(policies[0].attrs.get("count", "")))
+    if count and "var.enforce_tls" not in count:
+        return [f"the bucket policy's count must keep it whenever enforce_tls is on, is {count!r}"]
     doc = policy_document(cfg, policies[0].attrs.get("policy"))
     for st in doc.children("statement"):
         conditions = {(c.attrs.get("test"), c.attrs.get("variable"), tuple(as_list(c.attrs.get("values")))) for c in st.children("condition")}
@@ -297,11 +305,18 @@ def tls_only_problems(cfg: Config) -> list[str]:
             and ("Bool", "aws:SecureTransport", ("false",)) in conditions
             and principals == [("*", ["*"])]
         ):
-            return []
+            if not st.dynamic:
+                return []
+            condition = re.sub(r"\s", "", str(st.for_each))
+            if condition != "${var.enforce_tls?[1]:[]}":
+                return [f"the TLS-only statement may only depend on var.enforce_tls, has for_each = {st.for_each!r}"]
+            if bindings["var"].get("enforce_tls") is True:
+                return []
+            return ["enforce_tls is off here: plain HTTP is allowed"]
     return ["no statement denies s3:* over plain HTTP (aws:SecureTransport = false) on the bucket and its objects"]
 
 
-def schema_problems(cfg: Config, schema: dict) -> list[str]:
+def schema_problems(cfg: Config, schemas: dict[str, dict]) -> list[str]:
     problems: list[str] = []
 
     def check(block: Block, spec: dict, where: str, top: bool) -> None:
@@ -331,23 +346,26 @@ def schema_problems(cfg: Config, schema: dict) -> list[str]:
             if sub["required"] and name not in present:
                 problems.append(f"{where}: required block {name!r} missing")
 
-    for b in cfg.of("resource"):
-        spec = schema["resource"].get(b.labels[0])
-        where = f"{b.file.name}: resource {b.labels[0]}.{b.labels[1]}"
-        if spec is None:
-            problems.append(f"{where}: no such resource type in aws {schema['provider_version']}")
-        else:
-            check(b, spec, where, True)
-    for b in cfg.of("data"):
-        spec = schema["data"].get(b.labels[0])
-        where = f"{b.file.name}: data {b.labels[0]}.{b.labels[1]}"
-        if spec is None:
-            problems.append(f"{where}: no such data source in aws {schema['provider_version']}")
-        else:
-            check(b, spec, where, True)
+    def provider_of(type_: str) -> dict | None:
+        return schemas.get(type_.split("_", 1)[0])
+
+    for kind, label in (("resource", "resource type"), ("data", "data source")):
+        for b in cfg.of(kind):
+            type_ = b.labels[0]
+            where = f"{b.file.name}: {kind} {type_}.{b.labels[1]}"
+            if type_ == "terraform_data":
+                continue  # built into Terraform
+            schema = provider_of(type_)
+            spec = schema[kind].get(type_) if schema else None
+            if spec is None:
+                version = f" {schema['provider_version']}" if schema else ""
+                problems.append(f"{where}: no such {label} in {type_.split('_', 1)[0]}{version}")
+            else:
+                check(b, spec, where, True)
     for b in cfg.of("provider"):
-        if b.labels[0] == "aws":
-            check(b, schema["provider"]["aws"], f"{b.file.name}: provider aws", True)
+        schema = schemas.get(b.labels[0])
+        if schema:
+            check(b, schema["provider"][b.labels[0]], f"{b.file.name}: provider {b.labels[0]}", True)
         else:
             problems.append(f"{b.file.name}: unexpected provider {b.labels[0]!r}")
     return problems
@@ -363,14 +381,13 @@ def test_terraform_files_are_formatted():
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
 
 
-@pytest.fixture(scope="module")
-def checkov_report() -> dict:
+def _checkov(directory: Path) -> dict:
     # --skip-download: no Prisma/Bridgecrew API calls; external (registry) modules
     # are not downloaded, so only our own code is scanned.
-    result = _run(
+    result = subprocess.run(
         [
             _tool("checkov"),
-            "--directory", "terraform",
+            "--directory", str(directory),
             "--framework", "terraform",
             "--download-external-modules", "false",
             "--skip-download",
@@ -378,13 +395,32 @@ def checkov_report() -> dict:
             "--compact",
             "--output", "json",
         ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
         timeout=600,
+        env={**os.environ, "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
     )
     assert result.stdout.strip(), f"checkov printed nothing:\n{result.stderr[-3000:]}"
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
     assert [r.get("check_type") for r in reports] == ["terraform"], reports
     return reports[0]
+
+
+@pytest.fixture(scope="module")
+def checkov_report() -> dict:
+    return _checkov(TERRAFORM)
+
+
+@pytest.fixture(scope="module")
+def checkov_report_without_skips(tmp_path_factory) -> dict:
+    """checkov on a copy of terraform/ whose skip comments are removed."""
+    copy_root = tmp_path_factory.mktemp("checkov") / "terraform"
+    shutil.copytree(TERRAFORM, copy_root, ignore=shutil.ignore_patterns(".terraform"))
+    for path in copy_root.rglob("*.tf"):
+        path.write_text(re.sub(r"[ \t]*#\s*checkov:skip=[^\n]*", "", path.read_text()))
+    return _checkov(copy_root)
 
 
 def test_checkov_reports_no_failed_check(checkov_report):
@@ -402,7 +438,7 @@ def test_checkov_reports_no_failed_check(checkov_report):
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$")
 
 
-def test_checkov_skips_are_inline_with_a_reason_and_still_needed(checkov_report):
+def test_checkov_skips_are_inline_with_a_reason_and_still_needed(checkov_report, checkov_report_without_skips):
     inline: dict[str, list[str]] = {}
     for path in tf_files():
         for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -413,9 +449,16 @@ def test_checkov_skips_are_inline_with_a_reason_and_still_needed(checkov_report)
             reason = (m.group(2) or "").strip()
             assert len(reason) >= 20, f"{path}:{n}: {m.group(1)} is skipped without a real reason"
             inline.setdefault(m.group(1), []).append(f"{path.relative_to(REPO)}:{n}")
-    skipped = {c["check_id"] for c in checkov_report["results"]["skipped_checks"]}
-    unused = {check: where for check, where in inline.items() if check not in skipped}
+    skipped = {(c["check_id"], c["file_path"]) for c in checkov_report["results"]["skipped_checks"]}
+    unused = {check: where for check, where in inline.items() if check not in {c for c, _ in skipped}}
     assert not unused, f"skips that no longer match a check (remove them): {unused}"
+    # Each skip must hide a real failure: without the comments, checkov fails exactly those
+    # checks in those files (the module is scanned alone and through each environment, so
+    # one skip can stand for several resource addresses).
+    failing = {(c["check_id"], c["file_path"]) for c in checkov_report_without_skips["results"]["failed_checks"]}
+    needless = sorted(skipped - failing)
+    assert not needless, f"skips of checks that pass anyway (remove them): {needless}"
+    assert failing <= skipped, f"failures without a skip: {sorted(failing - skipped)}"
     # Skips come from the code only: nothing outside it (a .checkov.yaml) may hide checks.
     for config in (".checkov.yaml", ".checkov.yml"):
         assert not (REPO / config).exists() and not (TERRAFORM / config).exists(), f"{config} must not exist"
@@ -427,19 +470,19 @@ def test_checkov_skips_are_inline_with_a_reason_and_still_needed(checkov_report)
 
 
 @pytest.fixture(scope="module")
-def aws_schema() -> dict:
-    return load_schema()
+def schemas() -> dict[str, dict]:
+    return {"aws": load_schema("aws"), "helm": load_schema("helm")}
 
 
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda p: str(p.relative_to(TERRAFORM)))
-def test_resources_arguments_and_blocks_exist_in_aws_provider_6_25(directory, aws_schema):
+def test_resources_arguments_and_blocks_exist_in_aws_6_25_and_helm_3_1(directory, schemas):
     cfg = load_dir(directory)
     assert cfg.of("resource") or cfg.of("data") or cfg.of("provider"), f"nothing to check in {directory}"
-    problems = schema_problems(cfg, aws_schema)
+    problems = schema_problems(cfg, schemas)
     assert not problems, "\n".join(problems)
 
 
-def test_schema_check_catches_typos_misplaced_and_missing_arguments(module, aws_schema):
+def test_schema_check_catches_typos_misplaced_and_missing_arguments(module, schemas):
     broken = copy.deepcopy(module)
     table = broken.resource("aws_dynamodb_table", "users")
     table.attrs["hash_kee"] = table.attrs.pop("hash_key")  # typo
@@ -447,8 +490,10 @@ def test_schema_check_catches_typos_misplaced_and_missing_arguments(module, aws_
     bucket = broken.resource("aws_s3_bucket", "avatars")
     bucket.attrs["versioning"] = True  # a block in 6.x, not an argument
     broken.blocks.append(Block(type="resource", labels=("aws_s3_bucket_acls", "x"), file=MODULE_DIR / "main.tf"))
-    problems = "\n".join(schema_problems(broken, aws_schema))
-    for expected in ("'hash_kee'", "required argument 'name'", "'versioning' is a block", "aws_s3_bucket_acls"):
+    release = Block(type="resource", labels=("helm_release", "x"), attrs={"name": "x", "chart": "x", "valuez": []}, file=MODULE_DIR / "main.tf")
+    broken.blocks.append(release)
+    problems = "\n".join(schema_problems(broken, schemas))
+    for expected in ("'hash_kee'", "required argument 'name'", "'versioning' is a block", "aws_s3_bucket_acls", "'valuez'"):
         assert expected in problems, f"schema check missed {expected}:\n{problems}"
 
 
@@ -457,14 +502,64 @@ def test_schema_check_catches_typos_misplaced_and_missing_arguments(module, aws_
 # ---------------------------------------------------------------------------
 
 
+def constraint_admits(constraint: str, version: str) -> bool:
+    """Terraform's version constraint syntax (>=, >, <=, <, =, !=, ~>), for release versions."""
+    def parse(v: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in v.split("."))
+
+    wanted = parse(version)
+    for clause in constraint.split(","):
+        m = re.fullmatch(r"\s*(>=|<=|!=|~>|>|<|=)?\s*([0-9]+(?:\.[0-9]+)*)\s*", clause)
+        assert m, f"unreadable constraint {clause!r}"
+        op, bound_text = m.group(1) or "=", m.group(2)
+        bound = parse(bound_text)
+        padded = bound + (0,) * (3 - len(bound))
+        if op == "~>":
+            upper = list(bound[:-1])
+            upper[-1] += 1
+            ok = wanted >= padded and wanted < tuple(upper) + (0,) * (3 - len(upper))
+        else:
+            ok = {"=": wanted == padded, "!=": wanted != padded, ">": wanted > padded, ">=": wanted >= padded,
+                  "<": wanted < padded, "<=": wanted <= padded}[op]
+        if not ok:
+            return False
+    return True
+
+
+def test_constraint_reader_knows_terraforms_operators():
+    assert constraint_admits(">= 5.100.0, < 7.0.0", "6.25.0") and constraint_admits(">= 5.100.0, < 7.0.0", "5.100.0")
+    assert not constraint_admits(">= 5.100.0, < 7.0.0", "7.0.0") and not constraint_admits(">= 5.100.0, < 7.0.0", "5.99.0")
+    assert constraint_admits("~> 6.25", "6.99.1") and not constraint_admits("~> 6.25", "7.0.0") and not constraint_admits("~> 6.25", "5.100.0")
+    assert constraint_admits("~> 3.1", "3.1.1") and not constraint_admits("~> 3.1.0", "3.2.0")
+
+
+# provider -> versions each directory's constraint must admit. The module and the local
+# environment run on both majors: 5.100.0 is what the live tests here initialise, 6.25.0
+# what AWS users get today. environments/aws is 6.x only: its registry modules need it.
+PROVIDER_VERSIONS = {
+    MODULE_DIR: {"aws": (["5.100.0", "6.25.0"], ["5.99.0", "7.0.0"])},
+    ENV_DIRS["local"]: {"aws": (["5.100.0", "6.25.0"], ["5.99.0", "7.0.0"])},
+    ENV_DIRS["aws"]: {"aws": (["6.25.0"], ["5.100.0", "7.0.0"])},
+    CONTROLLERS_DIR: {"helm": (["3.1.1"], ["2.17.0", "4.0.0"])},
+}
+
+
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda p: str(p.relative_to(TERRAFORM)))
-def test_versions_tf_pins_terraform_and_aws_provider_6_25(directory):
+def test_versions_tf_pins_terraform_and_providers(directory):
     assert (directory / "versions.tf").exists(), f"{directory} has no versions.tf"
     terraform = [b for b in load_file(directory / "versions.tf") if b.type == "terraform"]
     assert len(terraform) == 1
     assert re.match(r">=\s*1\.(9|1[0-9])\.", terraform[0].attrs.get("required_version", "")), terraform[0].attrs
     providers = terraform[0].child("required_providers").attrs
-    assert providers.get("aws") == {"source": "hashicorp/aws", "version": "~> 6.25"}, providers
+    expected = PROVIDER_VERSIONS[directory]
+    assert set(providers) == set(expected), providers
+    for name, (admitted, refused) in expected.items():
+        assert providers[name]["source"] == f"hashicorp/{name}"
+        constraint = providers[name]["version"]
+        for version in admitted:
+            assert constraint_admits(constraint, version), f"{name} {constraint!r} refuses {version}"
+        for version in refused:
+            assert not constraint_admits(constraint, version), f"{name} {constraint!r} admits {version}"
 
 
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda p: str(p.relative_to(TERRAFORM)))
@@ -485,12 +580,17 @@ def test_variables_with_known_ranges_are_validated(module, envs):
     needs_validation = {
         "module": (module, ["table_name", "bucket_name", "namespace", "service_account", "oidc_provider_arn",
                             "noncurrent_version_expiration_days", "point_in_time_recovery_days",
-                            "cloudfront_price_class", "role_name", "policy_name", "max_session_duration"]),
+                            "cloudfront_price_class", "role_name", "policy_name", "max_session_duration",
+                            "avatar_max_age_seconds"]),
         "local": (envs["local"], ["endpoint", "region", "table_name", "bucket_name", "namespace", "service_account"]),
-        "aws": (envs["aws"], ["region", "vpc_cidr", "kubernetes_version", "avatar_bucket_name", "namespace",
-                              "service_account", "node_min_size", "node_max_size", "node_desired_size",
-                              "node_capacity_type", "cluster_endpoint_public_access_cidrs", "log_retention_days",
-                              "irsa_role_name"]),
+        "aws": (envs["aws"], ["region", "environment", "vpc_cidr", "kubernetes_version", "avatar_bucket_name", "namespace",
+                              "service_account", "node_min_size_per_zone", "node_max_size_per_zone",
+                              "node_desired_size_per_zone", "node_capacity_type", "cluster_endpoint_public_access_cidrs",
+                              "log_retention_days", "irsa_role_name", "availability_zone_ids", "single_nat_gateway",
+                              "cluster_autoscaler_chart_version", "cluster_autoscaler_image_tag", "hostname",
+                              "certificate_arn", "route53_zone_id", "github_repository", "avatar_max_age_seconds",
+                              "avatar_noncurrent_version_days"]),
+        "controllers": (load_dir(CONTROLLERS_DIR), ["region", "vpc_id", "load_balancer_controller", "cluster_autoscaler"]),
     }
     for where, (cfg, names) in needs_validation.items():
         variables = cfg.variables()
@@ -713,9 +813,33 @@ def test_public_read_check_rejects_public_grants(module, mutation):
     assert public_read_problems(cfg, module_bindings(module, None)), f"{mutation} went unnoticed"
 
 
-def test_bucket_policy_denies_requests_without_tls(module):
-    problems = tls_only_problems(module)
+@pytest.mark.parametrize("env", [None, "aws"], ids=["module-defaults", "aws"])
+def test_bucket_policy_denies_requests_without_tls_on_aws(module, envs, env):
+    problems = tls_only_problems(module, module_bindings(module, envs[env] if env else None))
     assert not problems, "\n".join(problems)
+    assert variable_defaults(module)["enforce_tls"] is True
+
+
+def test_only_the_local_environment_turns_tls_enforcement_off(module, envs):
+    # moto evaluates bucket policies (and ignores their conditions): roster's http://
+    # calls would all be refused locally with the deny in place.
+    assert tls_only_problems(module, module_bindings(module, envs["local"])) == ["enforce_tls is off here: plain HTTP is allowed"]
+    assert "enforce_tls" not in envs["aws"].modules()["roster"].attrs
+
+
+@pytest.mark.parametrize("mutation", ["unconditional_count", "other_switch", "allow"])
+def test_tls_check_rejects_a_policy_that_can_lose_its_deny(module, mutation):
+    cfg = copy.deepcopy(module)
+    policy = cfg.resource("aws_s3_bucket_policy", "avatars")
+    doc = policy_document(cfg, policy.attrs["policy"])
+    deny = [s for s in doc.children("statement") if s.attrs.get("sid") == "DenyInsecureTransport"][0]
+    if mutation == "unconditional_count":
+        policy.attrs["count"] = "${var.enable_cloudfront ? 1 : 0}"
+    elif mutation == "other_switch":
+        deny.for_each = "${var.enable_cloudfront ? [1] : []}"
+    elif mutation == "allow":
+        deny.attrs["effect"] = "Allow"
+    assert tls_only_problems(cfg, module_bindings(module, None)), f"{mutation} went unnoticed"
 
 
 def test_bucket_is_versioned_encrypted_and_expires_old_versions(module):
@@ -762,7 +886,10 @@ def test_local_provider_points_every_service_at_the_emulator(envs):
     assert endpoints == {s: "${var.endpoint}" for s in ("dynamodb", "s3", "iam", "sts")}
     for flag in ("s3_use_path_style", "skip_credentials_validation", "skip_metadata_api_check", "skip_requesting_account_id"):
         assert provider.attrs.get(flag) is True, f"{flag} must be true"
-    assert provider.attrs.get("access_key") == "test" and provider.attrs.get("secret_key") == "test"
+    assert provider.attrs.get("access_key") == "${var.access_key}" and provider.attrs.get("secret_key") == "${var.secret_key}"
+    defaults = variable_defaults(local)
+    assert (defaults["access_key"], defaults["secret_key"]) == ("test", "test"), "the emulators' documented dummy key by default"
+    assert local.variables()["secret_key"].attrs.get("sensitive") is True
     assert variable_defaults(local)["endpoint"] == "http://127.0.0.1:5000"
     # Only what the emulator cannot provide is off.
     call = local.modules()["roster"].attrs
@@ -775,17 +902,31 @@ def test_local_provider_points_every_service_at_the_emulator(envs):
 def test_outputs_feed_the_overlays(envs, env):
     cfg = envs[env]
     outputs = {o.labels[0]: o for o in cfg.of("output")}
-    wanted = {"roster_table", "roster_bucket", "aws_region", "roster_role_arn", "roster_avatar_base_url", "roster_env"}
-    wanted |= {"aws": {"ecr_repository_url"}, "local": {"aws_endpoint_url"}}[env]
+    wanted = {"roster_table", "roster_bucket", "aws_region", "roster_role_arn", "roster_avatar_base_url"}
+    wanted |= {"aws": {"ecr_repository_url", "overlay_env", "github_actions_role_arn"},
+               "local": {"aws_endpoint_url", "roster_env", "roster_access_key_id", "roster_secret_access_key"}}[env]
     assert wanted <= set(outputs), f"missing outputs: {sorted(wanted - set(outputs))}"
-    env_keys = set(outputs["roster_env"].attrs["value"])
-    expected = ROSTER_ENV_COMMON | {"ROSTER_BACKEND"} | ({"AWS_ENDPOINT_URL"} if env == "local" else set())
-    assert env_keys == expected, f"roster_env keys {sorted(env_keys)} != {sorted(expected)}"
+    if env == "local":
+        env_keys = set(outputs["roster_env"].attrs["value"])
+        expected = ROSTER_ENV_COMMON | {"ROSTER_BACKEND", "AWS_ENDPOINT_URL"}
+        assert env_keys == expected, f"roster_env keys {sorted(env_keys)} != {sorted(expected)}"
+        assert outputs["roster_secret_access_key"].attrs.get("sensitive") is True
+
+
+# The keys kustomize/overlays/eks/terraform.env holds (issue 20, item 8): exactly these.
+OVERLAY_KEYS = {"ROSTER_TABLE", "ROSTER_BUCKET", "ROSTER_AVATAR_BASE_URL", "AWS_REGION", "ROSTER_ROLE_ARN",
+                "ROSTER_CERTIFICATE_ARN", "ROSTER_HOSTNAME"}
+
+
+def test_overlay_env_output_has_exactly_the_overlays_keys(envs):
+    value = next(o for o in envs["aws"].of("output") if o.labels[0] == "overlay_env").attrs["value"]
+    assert set(value) == OVERLAY_KEYS, sorted(value)
+    assert "roster_env" not in {o.labels[0] for o in envs["aws"].of("output")}, "one source for the overlay, not two"
 
 
 def test_aws_environment_has_three_zone_vpc_eks_and_immutable_scanned_ecr(envs):
     aws = envs["aws"]
-    assert re.sub(r"\s", "", aws.locals()["azs"]) == "${slice(data.aws_availability_zones.available.names,0,3)}"
+    assert aws.locals()["azs"] == "${data.aws_availability_zones.selected.names}"
     mods = aws.modules()
     assert mods["eks"].attrs["subnet_ids"] == "${module.vpc.private_subnets}"
     assert "eks_managed_node_groups" in mods["eks"].attrs
@@ -803,3 +944,136 @@ def test_docs_cover_every_environment_output():
             assert f"`{out.labels[0]}`" in text, f"docs/terraform.md does not explain output {out.labels[0]} ({env})"
     for topic in ("terraform destroy", "cost", "backend", "moto"):
         assert topic in text.lower() or topic in text, f"docs/terraform.md does not cover {topic}"
+
+
+# ---------------------------------------------------------------------------
+# environments/aws: zones, controllers, GitHub Actions, avatars at the edge
+# ---------------------------------------------------------------------------
+
+
+def test_zones_are_pinned_by_id_and_an_impaired_zone_cannot_shrink_the_list(envs):
+    data = envs["aws"].datum("aws_availability_zones", "selected")
+    filters = [(f.attrs.get("name"), f.attrs.get("values")) for f in data.children("filter")]
+    assert filters == [("zone-id", "${var.availability_zone_ids}")], filters
+    # `state = "available"` would drop a zone while it is impaired and move its subnets.
+    assert "state" not in data.attrs and "all_availability_zones" not in data.attrs
+    postconditions = data.child("lifecycle").children("postcondition")
+    assert any("length(self.names)" in str(p.attrs.get("condition")) for p in postconditions)
+
+
+def git_blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+# kubernetes-sigs/aws-load-balancer-controller, docs/install/iam_policy.json at tag v3.5.0
+# (commit 11eb202c97e4): the git blob id of that file, so the copy is provably AWS's own.
+LOAD_BALANCER_CONTROLLER_POLICY = ("v3.5.0", "761d0e733c41089c91ea009dd29faf71918085e5")
+
+
+def test_load_balancer_controller_policy_is_the_published_one_for_the_installed_release(envs):
+    tag, blob = LOAD_BALANCER_CONTROLLER_POLICY
+    aws = envs["aws"]
+    assert aws.locals()["load_balancer_controller_version"] == tag
+    path = ENV_DIRS["aws"] / "policies" / f"aws-load-balancer-controller-{tag}.json"
+    assert git_blob_id(path.read_bytes()) == blob, f"{path} is not upstream's docs/install/iam_policy.json at {tag}"
+    assert sorted(p.name for p in (ENV_DIRS["aws"] / "policies").iterdir()) == [path.name], "one policy file, the installed release's"
+    controllers = aws.locals()["controllers"]
+    assert "aws-load-balancer-controller-${local.load_balancer_controller_version}.json" in controllers["load_balancer_controller"]["policy"]
+    chart = aws.modules()["controllers"].attrs["load_balancer_controller"]["chart_version"]
+    assert re.sub(r"\s", "", chart) == '${trimprefix(local.load_balancer_controller_version,"v")}'
+
+
+def test_controllers_run_as_the_service_accounts_their_roles_trust(envs):
+    aws = envs["aws"]
+    trust = aws.datum("aws_iam_policy_document", "controller_trust")
+    assert trust.attrs["for_each"] == "${local.controllers}"
+    st = trust.child("statement")
+    subjects = [c.attrs["values"] for c in st.children("condition") if c.attrs["variable"].endswith(":sub")]
+    assert subjects == [["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]]
+    assert [c.attrs["values"] for c in st.children("condition") if c.attrs["variable"].endswith(":aud")] == [["sts.amazonaws.com"]]
+    call = aws.modules()["controllers"].attrs
+    for key, arg in (("load_balancer_controller", "load_balancer_controller"), ("cluster_autoscaler", "cluster_autoscaler")):
+        passed = call[arg]
+        assert passed["namespace"] == f"${{local.controllers.{key}.namespace}}"
+        assert passed["service_account"] == f"${{local.controllers.{key}.service_account}}"
+        assert passed["role_arn"] == f'${{aws_iam_role.controller["{key}"].arn}}'
+    releases = {r.labels[1]: r for r in load_dir(CONTROLLERS_DIR).resources("helm_release")}
+    assert set(releases) == {"aws_load_balancer_controller", "cluster_autoscaler"}
+    for name, release in releases.items():
+        var = "load_balancer_controller" if name == "aws_load_balancer_controller" else "cluster_autoscaler"
+        assert release.attrs["version"] == f"${{var.{var}.chart_version}}", "charts are pinned by exact version"
+        assert release.attrs["namespace"] == f"${{var.{var}.namespace}}"
+        assert release.attrs["repository"].startswith("https://")
+        values = json.dumps(release.attrs["values"])
+        assert f"var.{var}.service_account" in values and f"var.{var}.role_arn" in values and "eks.amazonaws.com/role-arn" in values
+
+
+def test_cluster_autoscaler_may_only_resize_this_clusters_node_groups(envs):
+    doc = envs["aws"].datum("aws_iam_policy_document", "cluster_autoscaler")
+    writes = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+    for st in doc.children("statement"):
+        actions = set(as_list(st.attrs["actions"]))
+        assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in actions - writes), actions
+        if actions & writes:
+            assert actions <= writes
+            conditions = [(c.attrs["test"], c.attrs["variable"], c.attrs["values"]) for c in st.children("condition")]
+            assert conditions == [("StringEquals", "aws:ResourceTag/k8s.io/cluster-autoscaler/${module.eks.cluster_name}", ["owned"])]
+
+
+def test_github_actions_role_is_trusted_only_for_main_and_pull_requests_of_one_repository(envs):
+    st = envs["aws"].datum("aws_iam_policy_document", "github_trust").child("statement")
+    assert as_list(st.attrs["actions"]) == ["sts:AssumeRoleWithWebIdentity"]
+    conditions = {c.attrs["variable"]: (c.attrs["test"], c.attrs["values"]) for c in st.children("condition")}
+    assert conditions == {
+        "${local.github_oidc_host}:aud": ("StringEquals", ["sts.amazonaws.com"]),
+        "${local.github_oidc_host}:sub": ("StringEquals", ["repo:${var.github_repository}:ref:refs/heads/main",
+                                                           "repo:${var.github_repository}:pull_request"]),
+    }
+    assert envs["aws"].locals()["github_oidc_host"] == "token.actions.githubusercontent.com"
+
+
+def test_github_actions_role_pushes_only_to_rosters_repository_and_reads_no_user_data(envs):
+    doc = envs["aws"].datum("aws_iam_policy_document", "github_actions")
+    item_reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ExportTableToPointInTime"}
+    seen_push = False
+    for st in doc.children("statement"):
+        actions = set(as_list(st.attrs["actions"]))
+        resources = as_list(st.attrs["resources"])
+        assert st.attrs.get("effect", "Allow") == "Allow" and "not_actions" not in st.attrs
+        assert not actions & item_reads, f"{st.attrs.get('sid')} reads table items"
+        if any(a.startswith("s3:GetObject") for a in actions):
+            assert st.attrs.get("sid") in ("StateRead", "StateLock"), f"{st.attrs.get('sid')} reads objects outside the state"
+        writes = {a for a in actions if a.split(":")[1].startswith(("Put", "Upload", "Complete", "Initiate", "Delete", "Create"))}
+        if writes and st.attrs.get("sid") == "PushRosterImages":
+            seen_push = True
+            assert resources == ["${aws_ecr_repository.roster.arn}"]
+            assert writes == {"ecr:PutImage", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload"}
+        elif writes:
+            assert st.attrs.get("sid") == "StateLock" and writes == {"s3:PutObject", "s3:DeleteObject"}, st.attrs
+            assert resources == ["arn:aws:s3:::${statement.value}/${local.state_lock_key}"]
+        for action in actions:
+            assert "*" not in action or action.split(":")[1].startswith(("Describe", "List")), f"broad action {action}"
+    assert seen_push
+
+
+def test_avatars_leave_the_edge_within_rosters_cache_control_max_age(module, envs):
+    policy = module.resource("aws_cloudfront_cache_policy", "avatars")
+    assert policy.attrs["min_ttl"] == 0
+    assert policy.attrs["max_ttl"] == "${var.avatar_max_age_seconds}" == policy.attrs["default_ttl"]
+    behaviour = module.resource("aws_cloudfront_distribution", "avatars").child("default_cache_behavior")
+    assert behaviour.attrs["cache_policy_id"] == "${aws_cloudfront_cache_policy.avatars[0].id}"
+    assert not module.data("aws_cloudfront_cache_policy"), "a managed policy (CachingOptimized keeps objects for a day) is back"
+    # roster writes Cache-Control: public, max-age=ROSTER_AVATAR_MAX_AGE (300 s by default).
+    roster_max_age = 300
+    assert variable_defaults(module)["avatar_max_age_seconds"] <= roster_max_age
+    assert variable_defaults(envs["aws"])["avatar_max_age_seconds"] <= roster_max_age
+    assert envs["aws"].modules()["roster"].attrs["avatar_max_age_seconds"] == "${var.avatar_max_age_seconds}"
+    key = policy.child("parameters_in_cache_key_and_forwarded_to_origin")
+    assert key.child("cookies_config").attrs["cookie_behavior"] == "none"
+    assert key.child("query_strings_config").attrs["query_string_behavior"] == "none"
+
+
+def test_deleted_avatars_leave_the_bucket_within_a_week(module, envs):
+    assert variable_defaults(module)["noncurrent_version_expiration_days"] == 7
+    assert variable_defaults(envs["aws"])["avatar_noncurrent_version_days"] == 7
+    assert envs["aws"].modules()["roster"].attrs["noncurrent_version_expiration_days"] == "${var.avatar_noncurrent_version_days}"

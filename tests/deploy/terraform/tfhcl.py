@@ -32,6 +32,7 @@ class Block:
     blocks: list["Block"] = field(default_factory=list)
     file: Path | None = None
     dynamic: bool = False  # produced by a `dynamic "<type>" { content { ... } }` block
+    for_each: Any = None  # that dynamic block's for_each expression, as written
 
     def children(self, type_: str) -> list["Block"]:
         return [b for b in self.blocks if b.type == type_]
@@ -108,6 +109,7 @@ class _Reader:
                             blocks=content.blocks,
                             file=self.file,
                             dynamic=True,
+                            for_each=dyn.attrs.get("for_each"),
                         )
                     )
                 continue

@@ -1,14 +1,16 @@
-"""The hashicorp/aws provider schema, taken from the `@cdktf/provider-aws` npm package.
+"""Provider schemas taken from the prebuilt CDKTF provider packages on npm.
 
-`terraform validate` needs the provider binary, which cannot be downloaded here.
-`@cdktf/provider-aws` 21.22.1 is generated from hashicorp/aws 6.25.0; its `.jsii` file
+The only provider binary here is hashicorp/aws 5.100.0 (the offline mirror the live tests
+use); the 6.x line on AWS and hashicorp/helm cannot be downloaded. Their CDKTF packages
+can: `@cdktf/provider-aws` 21.22.1 is generated from hashicorp/aws 6.25.0 and
+`@cdktf/provider-helm` 12.1.2 from hashicorp/helm 3.1.1. Each package's `.jsii` file
 (JSON) describes every resource, data source and the provider itself: each argument,
 whether it is optional, and the nested blocks with theirs. The Terraform name of each
 property is the `#anchor` of its registry link.
 
-`load_schema()` runs `npm pack` once, reduces the 130 MB `.jsii` to a few MB of
-{attributes, blocks} per type and caches that under `.cache/` next to this file
-(git-ignored). Later runs read the cache only.
+`load_schema(provider)` runs `npm pack` once, reduces the `.jsii` to {attributes, blocks}
+per type and caches that under `.cache/` next to this file (git-ignored). Later runs read
+the cache only.
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PACKAGE = "@cdktf/provider-aws"
-PACKAGE_VERSION = "21.22.1"
-PROVIDER_VERSION = "6.25.0"
+# provider name -> (npm package, package version, the provider version it describes)
+PROVIDERS = {
+    "aws": ("@cdktf/provider-aws", "21.22.1", "6.25.0"),
+    "helm": ("@cdktf/provider-helm", "12.1.2", "3.1.1"),
+}
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
-CACHE_FILE = CACHE_DIR / f"aws-provider-{PROVIDER_VERSION}-schema.json"
-_FORMAT = 1  # bump when the reduced layout changes, so old caches are rebuilt
+_FORMAT = 2  # bump when the reduced layout changes, so old caches are rebuilt
 
 _ANCHOR = re.compile(r"/docs(?:/(resources|data-sources)/([a-z0-9_]+))?#([a-z0-9_]+)\s")
-_TYPE_LINK = re.compile(r"hashicorp/aws/([0-9.]+)/docs/(resources|data-sources)/([a-z0-9_]+)\b")
 
 
 def _doc_text(prop: dict) -> str:
@@ -50,7 +52,7 @@ def _terraform_name(prop: dict) -> str:
 
 def _block_fqn(type_ref: dict) -> str | None:
     """The struct a property refers to, if it is a nested block (single or list)."""
-    if "fqn" in type_ref and type_ref["fqn"].startswith(PACKAGE + "."):
+    if "fqn" in type_ref and type_ref["fqn"].startswith("@cdktf/provider-"):
         return type_ref["fqn"]
     if "collection" in type_ref:
         return _block_fqn(type_ref["collection"]["elementtype"])
@@ -84,9 +86,10 @@ def _reduce_struct(types: dict, fqn: str, memo: dict, stack: tuple = ()) -> dict
     return reduced
 
 
-def reduce_jsii(jsii: dict) -> dict:
+def reduce_jsii(jsii: dict, provider: str = "aws") -> dict:
     types = jsii["types"]
-    out: dict[str, Any] = {"_format": _FORMAT, "package": f"{PACKAGE}@{jsii['version']}", "resource": {}, "data": {}, "provider": {}}
+    type_link = re.compile(rf"hashicorp/{provider}/([0-9.]+)/docs(?:/(resources|data-sources)/([a-z0-9_]+))?\b")
+    out: dict[str, Any] = {"_format": _FORMAT, "package": f"{jsii['name']}@{jsii['version']}", "resource": {}, "data": {}, "provider": {}}
     memo: dict[str, dict] = {}
     versions: set[str] = set()
     for fqn, t in types.items():
@@ -100,31 +103,33 @@ def reduce_jsii(jsii: dict) -> dict:
         if not config_fqn:
             continue
         schema = _reduce_struct(types, config_fqn, memo)
-        if base == "cdktf.TerraformProvider":
-            out["provider"]["aws"] = schema
-            continue
-        m = _TYPE_LINK.search(t.get("docs", {}).get("summary", ""))
+        m = type_link.search(t.get("docs", {}).get("summary", ""))
         if not m:
             continue
         versions.add(m.group(1))
+        if base == "cdktf.TerraformProvider":
+            out["provider"][provider] = schema
+            continue
+        if not m.group(3):
+            continue
         kind = "resource" if m.group(2) == "resources" else "data"
-        out[kind][f"aws_{m.group(3)}"] = schema
+        out[kind][f"{provider}_{m.group(3)}"] = schema
     out["provider_version"] = ",".join(sorted(versions))
     return out
 
 
-def _npm_pack(dest: Path) -> Path:
+def _npm_pack(dest: Path, package: str, version: str) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is needed once to fetch the AWS provider schema (@cdktf/provider-aws)")
+        raise RuntimeError(f"npm is needed once to fetch a provider schema ({package})")
     result = subprocess.run(
-        [npm, "pack", f"{PACKAGE}@{PACKAGE_VERSION}", "--pack-destination", str(dest), "--silent"],
+        [npm, "pack", f"{package}@{version}", "--pack-destination", str(dest), "--silent"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"npm pack {PACKAGE}@{PACKAGE_VERSION} failed:\n{result.stderr}")
+        raise RuntimeError(f"npm pack {package}@{version} failed:\n{result.stderr}")
     tarballs = list(dest.glob("*.tgz"))
     if len(tarballs) != 1:
         raise RuntimeError(f"npm pack left {tarballs} in {dest}")
@@ -139,21 +144,23 @@ def _read_jsii(tarball: Path) -> dict:
         return json.load(fh)
 
 
-def load_schema() -> dict:
-    """The reduced schema, built and cached on first use."""
-    if CACHE_FILE.exists():
-        cached = json.loads(CACHE_FILE.read_text())
+def load_schema(provider: str = "aws") -> dict:
+    """The reduced schema of one provider, built and cached on first use."""
+    package, package_version, provider_version = PROVIDERS[provider]
+    cache_file = CACHE_DIR / f"{provider}-provider-{provider_version}-schema.json"
+    if cache_file.exists():
+        cached = json.loads(cache_file.read_text())
         if cached.get("_format") == _FORMAT:
             return cached
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:
-        jsii = _read_jsii(_npm_pack(Path(tmp)))
-        if jsii.get("version") != PACKAGE_VERSION:
-            raise RuntimeError(f"expected {PACKAGE}@{PACKAGE_VERSION}, got {jsii.get('version')}")
-        reduced = reduce_jsii(jsii)
-        if reduced["provider_version"] != PROVIDER_VERSION:
-            raise RuntimeError(f"{PACKAGE}@{PACKAGE_VERSION} describes aws {reduced['provider_version']}, expected {PROVIDER_VERSION}")
-        partial = Path(tmp) / CACHE_FILE.name
+        jsii = _read_jsii(_npm_pack(Path(tmp), package, package_version))
+        if jsii.get("version") != package_version:
+            raise RuntimeError(f"expected {package}@{package_version}, got {jsii.get('version')}")
+        reduced = reduce_jsii(jsii, provider)
+        if reduced["provider_version"] != provider_version:
+            raise RuntimeError(f"{package}@{package_version} describes {provider} {reduced['provider_version']}, expected {provider_version}")
+        partial = Path(tmp) / cache_file.name
         partial.write_text(json.dumps(reduced, separators=(",", ":"), sort_keys=True))
-        os.replace(partial, CACHE_FILE)  # atomic: a concurrent run sees all or nothing
+        os.replace(partial, cache_file)  # atomic: a concurrent run sees all or nothing
     return reduced
