@@ -38,6 +38,8 @@ pub struct AwsResources {
     pub endpoint: String,
     pub table: String,
     pub bucket: String,
+    /// What the roster process runs with.
+    pub roster_credentials: Credentials,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
 }
@@ -54,6 +56,13 @@ impl TestApp {
             Backend::Aws => Some(AwsResources::create(moto_endpoint()).await),
         };
         Self::start(backend, aws, extra_env)
+    }
+
+    /// Starts roster on the AWS backend against the table and bucket the environment names
+    /// (see [`AwsResources::provided_or_fresh`]).
+    pub async fn spawn_provisioned() -> Self {
+        let aws = AwsResources::provided_or_fresh().await;
+        Self::start(Backend::Aws, Some(aws), &[])
     }
 
     /// Starts roster on the AWS backend against a moto of the test's own.
@@ -245,8 +254,8 @@ fn start_process(
                 )
                 .env("AWS_ENDPOINT_URL", &aws.endpoint)
                 .env("AWS_REGION", REGION)
-                .env("AWS_ACCESS_KEY_ID", "test")
-                .env("AWS_SECRET_ACCESS_KEY", "test");
+                .env("AWS_ACCESS_KEY_ID", &aws.roster_credentials.key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &aws.roster_credentials.secret);
         }
         _ => {
             command.env("ROSTER_BACKEND", "embedded");
@@ -296,18 +305,92 @@ fn serving_address(line: &str) -> Option<String> {
         .flatten()
 }
 
+/// An access key, as `KEYID:SECRET` in the environment.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub key_id: String,
+    pub secret: String,
+}
+
+impl Credentials {
+    /// What moto accepts when it does not enforce IAM.
+    pub fn emulator() -> Self {
+        Self {
+            key_id: "test".to_owned(),
+            secret: "test".to_owned(),
+        }
+    }
+
+    fn from_env(variable: &str) -> Option<Self> {
+        let value = std::env::var(variable).ok()?;
+        let (key_id, secret) = value
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{variable} must be KEYID:SECRET"));
+        Some(Self {
+            key_id: key_id.to_owned(),
+            secret: secret.to_owned(),
+        })
+    }
+}
+
 impl AwsResources {
     pub async fn create(endpoint: &str) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
-        let resources = Self {
-            endpoint: endpoint.to_owned(),
-            table: format!("users-{unique}"),
-            bucket: format!("avatars-{unique}"),
-            dynamodb: dynamodb_client(endpoint).await,
-            s3: s3_client(endpoint).await,
-        };
+        let resources = Self::named(
+            endpoint,
+            format!("users-{unique}"),
+            format!("avatars-{unique}"),
+            Credentials::emulator(),
+            Credentials::emulator(),
+        )
+        .await;
         resources.create_table_and_bucket().await;
         resources
+    }
+
+    /// The table and bucket the environment names, made by someone else (Terraform, in
+    /// tests/deploy/terraform): `ROSTER_TEST_AWS_ENDPOINT`, `ROSTER_TEST_AWS_TABLE`,
+    /// `ROSTER_TEST_AWS_BUCKET`, and the access keys `ROSTER_TEST_AWS_ADMIN_CREDENTIALS`
+    /// (what the tests inspect with) and `ROSTER_TEST_AWS_ROSTER_CREDENTIALS` (what roster
+    /// runs with), each `KEYID:SECRET`. Without them, a fresh table and bucket in the
+    /// shared moto.
+    pub async fn provided_or_fresh() -> Self {
+        let named = |variable| std::env::var(variable).ok();
+        match (
+            named("ROSTER_TEST_AWS_ENDPOINT"),
+            named("ROSTER_TEST_AWS_TABLE"),
+            named("ROSTER_TEST_AWS_BUCKET"),
+        ) {
+            (Some(endpoint), Some(table), Some(bucket)) => {
+                let admin = Credentials::from_env("ROSTER_TEST_AWS_ADMIN_CREDENTIALS")
+                    .unwrap_or_else(Credentials::emulator);
+                let roster = Credentials::from_env("ROSTER_TEST_AWS_ROSTER_CREDENTIALS")
+                    .unwrap_or_else(|| admin.clone());
+                Self::named(&endpoint, table, bucket, admin, roster).await
+            }
+            (None, None, None) => Self::create(moto_endpoint()).await,
+            _ => panic!(
+                "set all of ROSTER_TEST_AWS_ENDPOINT, ROSTER_TEST_AWS_TABLE and ROSTER_TEST_AWS_BUCKET, or none"
+            ),
+        }
+    }
+
+    async fn named(
+        endpoint: &str,
+        table: String,
+        bucket: String,
+        admin: Credentials,
+        roster: Credentials,
+    ) -> Self {
+        let config = sdk_config_as(endpoint, &admin).await;
+        Self {
+            endpoint: endpoint.to_owned(),
+            table,
+            bucket,
+            roster_credentials: roster,
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            s3: s3_client_from(&config),
+        }
     }
 
     /// Makes the table and the bucket (again, after an emulator restart).
@@ -358,22 +441,26 @@ impl AwsResources {
 }
 
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, &Credentials::emulator()).await
+}
+
+async fn sdk_config_as(endpoint: &str, credentials: &Credentials) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::v2026_01_12())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
+            &credentials.key_id,
+            &credentials.secret,
+            None,
+            None,
+            "tests",
         ))
         .load()
         .await
 }
 
-pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await)
-}
-
-pub async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(&sdk_config(endpoint).await)
+fn s3_client_from(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)

@@ -11,5 +11,6 @@ mod listing;
 mod lookup;
 mod operability;
 mod privacy;
+mod provisioned;
 mod validation;
 mod workflows;
