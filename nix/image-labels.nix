@@ -7,9 +7,9 @@
 }: let
   inherit (builtins.fromTOML (builtins.readFile (root + "/Cargo.toml"))) package;
 in {
-  # The repository this flake is published from. The workflow fails when it is not the
-  # repository it runs in.
-  source = "https://github.com/roster/roster";
+  # The repository this flake is published from (Cargo.toml's `repository`). The workflow
+  # fails when it is not the repository it runs in.
+  source = package.repository;
   # A tree with uncommitted changes names no commit.
   revision = self.rev or "dirty";
   # Cargo.toml's SPDX expression.

@@ -5,6 +5,7 @@ written down in crds/, each file saying where upstream it comes from), and every
 they name exists here and builds with `kubectl kustomize`."""
 
 import shutil
+import tomllib
 import subprocess
 from pathlib import Path
 
@@ -144,3 +145,7 @@ def test_every_gitops_object_reads_one_repository():
     branches |= {doc["spec"]["source"]["targetRevision"] for _, doc in kind("argocd/*.yaml", "Application")}
     assert branches == {"main"}
     assert f"{url}/blob/main/docs/runbook.md#" in (ROOT / "monitoring" / "roster.rules.yml").read_text()
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    assert url in (cargo["package"]["repository"], cargo["package"]["repository"] + ".git"), (
+        "Cargo.toml's repository (the image's source label) names another repository"
+    )
