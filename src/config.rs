@@ -148,8 +148,10 @@ pub struct Settings {
     #[arg(long, env = "ROSTER_CREATE_TIMEOUT", default_value = "15s", value_parser = positive_duration, global = true)]
     pub create_timeout: Duration,
 
-    /// Connections served at once; past it new ones wait in the kernel's backlog.
-    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    /// Connections served at once (past their first byte). Up to 4 times as many more may
+    /// wait silent in a lobby that holds no buffer; past that, new ones wait in the kernel's
+    /// backlog.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
     pub max_connections: u32,
 
     /// Upload spool space, in full-size uploads: at most this × 2 × ROSTER_MAX_AVATAR_BYTES

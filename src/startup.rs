@@ -74,6 +74,8 @@ impl Application {
             settings.avatar_cache_control(),
             metrics,
         ));
+        let max_connections = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
+        let max_connections = within_open_file_limit(max_connections);
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -90,7 +92,7 @@ impl Application {
             state,
             service,
             limits: ConnectionLimits {
-                max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
+                max_connections,
                 header_read_timeout: settings.header_read_timeout,
                 keepalive_timeout: settings.keepalive_timeout,
                 send_timeout: settings.send_timeout,
@@ -157,6 +159,36 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// File descriptors kept free of connections: the database, avatar files, store clients.
+const RESERVED_FILES: u64 = 256;
+
+/// Raises the soft open-file limit as far as the hard limit allows, and returns the number of
+/// connections that fits in it (the lobby included), at most `wanted`.
+fn within_open_file_limit(wanted: usize) -> usize {
+    let lobby = server::LOBBY_FACTOR as u64 + 1;
+    let needed = (wanted as u64).saturating_mul(lobby) + RESERVED_FILES;
+    let limit = match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            return wanted;
+        }
+    };
+    if limit >= needed {
+        return wanted;
+    }
+    let fitting = usize::try_from(limit.saturating_sub(RESERVED_FILES) / lobby)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    tracing::warn!(
+        limit,
+        wanted,
+        fitting,
+        "the open-file limit is too low for ROSTER_MAX_CONNECTIONS; serving fewer connections"
+    );
+    fitting
 }
 
 fn service(settings: &Settings, stores: Stores) -> UserService {

@@ -112,7 +112,7 @@ pub trait HttpStatuses {
 
 /// Declares the status of every variant of an error type, once.
 ///
-/// ```ignore
+/// ```text
 /// http_statuses!(NameError {
 ///     _ => 422 "The name is empty, too long, or holds control characters.",
 /// });

@@ -1,6 +1,7 @@
-//! The HTTP/1.1 server under the routes: it accepts at most `max_connections` connections
-//! at once (the rest wait in the kernel's backlog, never allocated here) and ends every
-//! wait a client can impose on it, as nginx does:
+//! The HTTP/1.1 server under the routes. It serves at most `max_connections` connections
+//! at once; a connection that has not sent its first byte waits in a lobby that holds no
+//! buffer (up to `LOBBY_FACTOR` times as many), and past that the kernel's backlog holds new
+//! ones, never allocated here. It ends every wait a client can impose on it, as nginx does:
 //!
 //! - a connection must deliver a complete request head within `header_read_timeout`,
 //!   counted from accept, or from the first byte of a later request on the connection
@@ -53,15 +54,23 @@ type BoxBody = http_body_util::combinators::BoxBody<Bytes, io::Error>;
 /// How the server treats its connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
+    /// Connections served at once: past their first byte, with hyper's state and buffers.
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub keepalive_timeout: Duration,
     pub send_timeout: Duration,
 }
 
-/// Largest read buffer of one connection. hyper's default (about 400 KiB) would let each of
-/// many fast uploads pin that much; 64 KiB keeps a read per syscall large enough.
-const MAX_READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Connections accepted but silent so far wait in a lobby that holds no buffer (about a
+/// KiB each), so a crowd of silent connections (scanners, clients connecting ahead, an
+/// attack) neither costs memory nor keeps a prober out. The lobby takes this many times
+/// `max_connections`; past it the accept loop stops and the kernel's backlog holds the rest.
+pub const LOBBY_FACTOR: usize = 4;
+
+/// Largest read and write buffer of one connection, which also bounds a request head.
+/// hyper's default (about 400 KiB) would let each of many slow heads or fast uploads pin
+/// that much; 16 KiB (nginx allows 4 × 8 KiB for a head) keeps reads large enough.
+const MAX_BUFFER_BYTES: usize = 16 * 1024;
 
 /// How long the accept loop pauses after an accept error (out of file descriptors, say),
 /// so a persistent error does not spin.
@@ -81,19 +90,22 @@ where
 {
     let endpoint = Arc::new(endpoint);
     let local_addr = LocalAddr(Addr::SocketAddr(listener.local_addr()?));
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let accepted_slots = Arc::new(Semaphore::new(
+        limits.max_connections.saturating_mul(LOBBY_FACTOR),
+    ));
+    let served_slots = Arc::new(Semaphore::new(limits.max_connections));
     let connections = TaskTracker::new();
     let draining = CancellationToken::new();
     let abandoning = CancellationToken::new();
     metrics::gauge!("roster_connections_max").set(limits.max_connections as f64);
-    let open = metrics::gauge!("roster_connections_open");
+    let waiting = metrics::gauge!("roster_connections_waiting");
 
     tokio::pin!(shutdown);
     loop {
         // Taking the slot before accepting leaves connections past the cap in the kernel.
         let slot = tokio::select! {
             () = &mut shutdown => break,
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
+            slot = Arc::clone(&accepted_slots).acquire_owned() => match slot {
                 Ok(slot) => slot,
                 Err(_) => break,
             },
@@ -111,22 +123,22 @@ where
             }
         };
         let _ = stream.set_nodelay(true);
+        waiting.increment(1.0);
         let connection = Connection {
+            waiting: waiting.clone(),
             endpoint: Arc::clone(&endpoint),
             local_addr: local_addr.clone(),
             remote_addr: RemoteAddr(Addr::SocketAddr(remote)),
             limits,
             draining: draining.clone(),
+            served_slots: Arc::clone(&served_slots),
         };
-        let open = open.clone();
-        open.increment(1.0);
         let abandoned = abandoning.clone();
         connections.spawn(async move {
             tokio::select! {
                 () = connection.serve(stream) => {}
                 () = abandoned.cancelled() => {}
             }
-            open.decrement(1.0);
             drop(slot);
         });
     }
@@ -149,19 +161,55 @@ where
 }
 
 struct Connection<E> {
+    /// The lobby's gauge, decremented once the connection is served or gone.
+    waiting: metrics::Gauge,
     endpoint: Arc<E>,
     local_addr: LocalAddr,
     remote_addr: RemoteAddr,
     limits: ConnectionLimits,
     draining: CancellationToken,
+    served_slots: Arc<Semaphore>,
 }
 
 impl<E> Connection<E>
 where
     E: Endpoint<Output = Response> + 'static,
 {
+    /// Waits in the lobby for the first byte (without a buffer) and for a slot among the
+    /// served connections, both within the header timeout; then serves HTTP.
     async fn serve(self, stream: TcpStream) {
         let phase = Arc::new(Phase::new());
+        let deadline = tokio::time::Instant::now() + self.limits.header_read_timeout;
+        let left_lobby = LeaveOnDrop(self.waiting.clone());
+        // A peek, not a readiness wait: readiness can be reported before any byte arrived.
+        let mut first_byte = [0u8; 1];
+        let arrived = tokio::select! {
+            () = self.draining.cancelled() => return,
+            waited = tokio::time::timeout_at(deadline, stream.peek(&mut first_byte)) => waited,
+        };
+        match arrived {
+            Ok(Ok(read)) if read > 0 => {}
+            Ok(_) => return,
+            Err(_) => return count_closed(Expired::HeaderRead),
+        }
+        let slot =
+            match tokio::time::timeout_at(deadline, Arc::clone(&self.served_slots).acquire_owned())
+                .await
+            {
+                Ok(Ok(slot)) => slot,
+                Ok(Err(_)) => return,
+                Err(_) => return count_closed(Expired::HeaderRead),
+            };
+        drop(left_lobby);
+        let served = metrics::gauge!("roster_connections_open");
+        served.increment(1.0);
+        let _leaves = LeaveOnDrop(served);
+        // Boxed, so a connection in the lobby costs only this small future.
+        Box::pin(self.serve_http(stream, phase)).await;
+        drop(slot);
+    }
+
+    async fn serve_http(self, stream: TcpStream, phase: Arc<Phase>) {
         let io = TokioIo::new(WatchedIo {
             inner: stream,
             phase: Arc::clone(&phase),
@@ -192,7 +240,7 @@ where
         builder
             .keep_alive(true)
             .header_read_timeout(None)
-            .max_buf_size(MAX_READ_BUFFER_BYTES);
+            .max_buf_size(MAX_BUFFER_BYTES);
         let connection = builder.serve_connection(io, service);
         let watched = Watchdog {
             connection,
@@ -336,6 +384,20 @@ impl Expired {
             Self::Send => "send_timeout",
         }
     }
+}
+
+/// Decrements a gauge when dropped, however the connection ends.
+struct LeaveOnDrop(metrics::Gauge);
+
+impl Drop for LeaveOnDrop {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+fn count_closed(reason: Expired) {
+    metrics::counter!("roster_connections_closed_total", "reason" => reason.label()).increment(1);
+    tracing::debug!(reason = reason.label(), "closing connection");
 }
 
 /// The process clock behind [`Phase`]: milliseconds since the first use.
@@ -545,9 +607,7 @@ where
                 return Poll::Pending;
             };
             if deadline <= now_millis() {
-                metrics::counter!("roster_connections_closed_total", "reason" => reason.label())
-                    .increment(1);
-                tracing::debug!(reason = reason.label(), "closing connection");
+                count_closed(reason);
                 return Poll::Ready(Ok(()));
             }
             // Re-arm only when the deadline moved earlier than the timer (or there is none):

@@ -90,7 +90,14 @@ fn describe() {
         "roster_listing_aborted_total",
         "Streamed listings cut off by a store failure after their body had started."
     );
-    describe_gauge!("roster_connections_open", "Client connections open now.");
+    describe_gauge!(
+        "roster_connections_open",
+        "Client connections served now (past their first byte), against roster_connections_max."
+    );
+    describe_gauge!(
+        "roster_connections_waiting",
+        "Client connections accepted that have not sent a byte yet (the lobby, no buffer held)."
+    );
     describe_gauge!(
         "roster_connections_max",
         "Client connections served at once (ROSTER_MAX_CONNECTIONS); more wait in the backlog."
@@ -161,6 +168,7 @@ fn describe() {
     for gauge in [
         "http_requests_in_flight",
         "roster_connections_open",
+        "roster_connections_waiting",
         "roster_upload_spool_bytes",
     ] {
         metrics::gauge!(gauge).increment(0.0);

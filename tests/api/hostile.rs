@@ -221,13 +221,18 @@ async fn connections_past_the_cap_wait_until_one_is_closed() {
         ],
     )
     .await;
-    let mut silent = Vec::new();
+    // Four half-sent heads take the four slots of served connections.
+    let mut half = Vec::new();
     for _ in 0..4 {
-        silent.push(TcpStream::connect(socket_address(&app)).await.unwrap());
+        let mut connection = TcpStream::connect(socket_address(&app)).await.unwrap();
+        connection
+            .write_all(b"GET /users HTTP/1.1\r\nhost: roster\r\n")
+            .await
+            .unwrap();
+        half.push(connection);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // The kernel completes the handshake, but roster takes the connection only when one
-    // of the four silent ones has been closed by the header timeout.
+    // The fifth is served only once the header timeout has closed one of them.
     let mut fifth = TcpStream::connect(socket_address(&app)).await.unwrap();
     fifth
         .write_all(b"GET /healthz HTTP/1.1\r\nhost: roster\r\nconnection: close\r\n\r\n")
@@ -245,4 +250,42 @@ async fn connections_past_the_cap_wait_until_one_is_closed() {
         "the fifth was served before any slot was free"
     );
     assert_eq!(metric(&app, "roster_connections_max").await, 4.0);
+}
+
+#[tokio::test]
+async fn silent_connections_wait_in_the_lobby_without_keeping_anyone_out() {
+    let app = TestApp::spawn_with(
+        Backend::Embedded,
+        &[
+            ("ROSTER_MAX_CONNECTIONS", "4"),
+            ("ROSTER_HEADER_READ_TIMEOUT", "5s"),
+        ],
+    )
+    .await;
+    // Twelve silent connections: more than the served slots, fewer than the lobby holds.
+    let mut silent = Vec::new();
+    for _ in 0..12 {
+        silent.push(TcpStream::connect(socket_address(&app)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut prober = TcpStream::connect(socket_address(&app)).await.unwrap();
+    prober
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: roster\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (received, _) = read_until_closed(&mut prober, Duration::from_secs(3)).await;
+    assert!(
+        received.starts_with(b"HTTP/1.1 200"),
+        "a prober waited behind silent connections"
+    );
+    assert_eq!(
+        metric(
+            &app,
+            r#"roster_connections_closed_total{reason="header_timeout"}"#
+        )
+        .await,
+        0.0,
+        "the prober was served while every silent connection was still open"
+    );
+    assert_eq!(metric(&app, "roster_connections_waiting").await, 12.0);
 }
