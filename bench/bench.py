@@ -879,6 +879,157 @@ class Bench:
                         else f"roster CPU per {request} on moto", f"< {goal} ms",
                         "—" if per is None else f"{per:.3f} ms", per is not None and per < goal)
 
+    # -- 2c ---------------------------------------------------------------------------
+    def section_durability(self) -> None:
+        """Creates acknowledged under group commit survive a kill -9."""
+        o = self.o
+        where = self.dir("durability")
+        data_dir = where / "data"
+        server = Roster({}, data_dir, where / "roster.log")
+        acknowledged: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def creator(index: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            counter = 0
+            try:
+                while not stop.is_set():
+                    counter += 1
+                    email = f"d{index:02d}-{counter:06d}@durable.example"
+                    try:
+                        status = post_user(conn, "Durable", email, TINY_PNG)
+                    except (OSError, http.client.HTTPException):
+                        return  # the server was killed mid-request: not acknowledged
+                    if status == 201:
+                        with lock:
+                            acknowledged.append(email)
+            finally:
+                conn.close()
+
+        log(f"durability: {o.durability_clients} clients create users, then kill -9")
+        threads = [threading.Thread(target=creator, args=(index,), daemon=True)
+                   for index in range(o.durability_clients)]
+        for thread in threads:
+            thread.start()
+        time.sleep(o.durability_seconds)
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        server.log_file.close()
+        with lock:
+            acked = list(acknowledged)
+        restarted = Roster({}, data_dir, where / "roster-restarted.log")
+        try:
+            lost = []
+            conn = http.client.HTTPConnection("127.0.0.1", restarted.port, timeout=30)
+            for email in acked:
+                conn.request("GET", f"/user/{email}")
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    lost.append(email)
+            conn.close()
+            users = json.loads(get(restarted.port, "/users")[2])
+            files = [p for p in (data_dir / "avatars").iterdir() if not p.name.startswith(".")]
+        finally:
+            restarted.stop()
+        row = {"acknowledged": len(acked), "lost": len(lost), "stored_users": len(users),
+               "avatar_files": len(files), "orphans": len(files) - len(users)}
+        self.results["durability"] = row
+        self.md(
+            "### Durability: group-committed creates across a kill -9 (embedded)",
+            "",
+            f"{o.durability_clients} clients create users as fast as they can for {o.durability_seconds:g} s; the "
+            "server is killed with SIGKILL mid-stream and restarted on the same data; every create that was "
+            "answered 201 is read back. Avatar files no user points at (a create caught between its two writes) "
+            "are left for the orphan sweep.",
+            "",
+            "| acknowledged creates | lost after restart | users stored | avatar files | orphans for the sweep |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+            f"| {len(acked):,} | {len(lost)} | {len(users):,} | {len(files):,} | {len(files) - len(users)} |",
+            "",
+        )
+        self.target("acknowledged creates lost across a kill -9", "0", str(len(lost)), not lost and acked != [])
+
+    # -- 2d ---------------------------------------------------------------------------
+    def section_hostile(self) -> None:
+        """Careless and hostile clients, against the production defaults."""
+        o = self.o
+        raise_open_file_limit(o.silent_connections + o.half_heads + 1024)
+        rows: dict[str, dict] = {}
+        server = self.roster("hostile")
+        try:
+            seed_users(server.port, 0, 10, "h", 4)
+            for name, count, opening in (
+                ("silent connections", o.silent_connections, b""),
+                ("half-sent heads", o.half_heads, b"GET /users HTTP/1.1\r\nHost: roster\r\nUser-Agent: hostile"),
+            ):
+                log(f"hostile: {count:,} {name}")
+                rows[name] = hold_connections(server.port, server.pid, count, opening, o.hold_limit)
+                log(f"  {rows[name]}")
+            log(f"hostile: {o.tricklers} uploads trickling at 1 byte a second, normal creates beside them")
+            rows["trickling uploads"] = trickle(server.port, server.pid, o.tricklers, o.normal_creates,
+                                               o.trickle_limit)
+            log(f"  {rows['trickling uploads']}")
+            log(f"hostile: {o.unscraped_seconds:g} s of GET /healthz that nobody scrapes")
+            before = vmrss(server.pid)
+            unscraped = wrk(f"{server.url}/healthz", "report.lua", o.unscraped_seconds, 32, server.pid)
+            time.sleep(6)  # one upkeep interval, so samples are folded as they would be
+            rows["unscraped requests"] = {"requests": unscraped["requests"], "rss_before_mib": round(before, 1),
+                                          "rss_after_mib": round(vmrss(server.pid), 1),
+                                          "rss_growth_mib": round(vmrss(server.pid) - before, 1)}
+        finally:
+            server.stop()
+        self.results["hostile"] = rows
+        silent, half, trick = rows["silent connections"], rows["half-sent heads"], rows["trickling uploads"]
+        unscraped = rows["unscraped requests"]
+        self.md(
+            "### Hostile and careless clients (production defaults)",
+            "",
+            "Connections are opened from this script as fast as the kernel takes them and held without sending "
+            "more; `held` is from a connection's handshake to the server closing it. `/healthz` is asked every "
+            "100 ms on a new connection all along. Trickling uploads send a `POST /user` head and then one body "
+            "byte a second; normal 10 KB creates are made beside them.",
+            "",
+            "| what was done | count | RSS before → peak MiB | held p50 / max s | all closed after s | /healthz max ms |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        )
+        for name in ("silent connections", "half-sent heads"):
+            row = rows[name]
+            self.md(f"| {name} | {row['opened']:,} | {row['rss_before_mib']} → {row['rss_peak_mib']} | "
+                    f"{row['held_p50_s']} / {row['held_max_s']} | {row['all_closed_s']} | {row['healthz_max_ms']} |")
+        self.md(
+            "",
+            "| trickling uploads | ended with 408 | ended after (max) s | normal creates | 201 | normal create p50 / max ms | /healthz max ms |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {trick['tricklers']} | {trick['ended_408']} | {trick['ended_max_s']} | {trick['creates']} | "
+            f"{trick['created']} | {trick['create_p50_ms']} / {trick['create_max_ms']} | {trick['healthz_max_ms']} |",
+            "",
+            f"Unscraped: {unscraped['requests']:,} requests of `GET /healthz` (wrk, 32 connections, "
+            f"{o.unscraped_seconds:g} s) with nobody reading `/metrics`: RSS {unscraped['rss_before_mib']} → "
+            f"{unscraped['rss_after_mib']} MiB.",
+            "",
+        )
+        self.target(f"RSS with {silent['opened']:,} silent connections", "< 128 MiB",
+                    f"{silent['rss_peak_mib']} MiB", silent["rss_peak_mib"] < 128)
+        self.target("silent connections closed within", "30 s", f"{silent['held_max_s']} s", silent["held_max_s"] <= 30)
+        growth = half["rss_peak_mib"] - half["rss_before_mib"]
+        self.target(f"RSS growth with {half['opened']:,} half-sent heads", "< 64 MiB", f"{growth:.1f} MiB", growth < 64)
+        self.target("half-sent heads closed within", "30 s", f"{half['held_max_s']} s", half["held_max_s"] <= 30)
+        self.target(f"normal create while {trick['tricklers']} uploads trickle", "201 within 2 s",
+                    f"{trick['created']}/{trick['creates']}, max {trick['create_max_ms']} ms",
+                    trick["created"] == trick["creates"] and trick["create_max_ms"] <= 2000)
+        self.target("trickling uploads ended within the upload deadline", "≤ 60 s",
+                    f"{trick['ended_408']}/{trick['tricklers']} with 408, last after {trick['ended_max_s']} s",
+                    trick["ended_408"] == trick["tricklers"] and trick["ended_max_s"] <= 61)
+        healthz = max(silent["healthz_max_ms"], half["healthz_max_ms"], trick["healthz_max_ms"])
+        self.target("/healthz through all of it", "< 100 ms", f"max {healthz} ms", healthz < 100)
+        self.target(f"RSS growth over {unscraped['requests']:,} unscraped requests", "< 8 MiB",
+                    f"{unscraped['rss_growth_mib']} MiB", unscraped["rss_growth_mib"] < 8)
+
     # -- 3 ----------------------------------------------------------------------------
     def section_memory(self) -> None:
         o = self.o
@@ -1220,6 +1371,178 @@ class Bench:
                     f"{listing['peak_growth_mib']:.1f} MiB", listing["peak_growth_mib"] < 16)
 
 
+def raise_open_file_limit(wanted: int) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+class HealthProbe:
+    """Asks GET /healthz on a new connection every 100 ms in a thread; the slowest answer."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.worst_ms = 0.0
+        self.failures = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.1):
+            started = time.perf_counter()
+            try:
+                status = get(self.port, "/healthz", timeout=10)[0]
+                if status != 200:
+                    self.failures += 1
+            except OSError:
+                self.failures += 1
+                continue
+            self.worst_ms = max(self.worst_ms, (time.perf_counter() - started) * 1000)
+
+    def __enter__(self) -> "HealthProbe":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=15)
+
+
+def hold_connections(port: int, pid: int, count: int, opening: bytes, limit: float) -> dict:
+    """Opens `count` connections, sends `opening` on each (perhaps nothing), then holds them;
+    returns RSS, how long each was held until the server closed it, and /healthz's worst."""
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    connected: dict[socket.socket, float] = {}
+    held: list[float] = []
+    rss_before = vmrss(pid)
+    rss_peak = rss_before
+    started = time.perf_counter()
+    pending = count
+    with HealthProbe(port) as probe:
+        while (pending or connected or selector.get_map()) and time.perf_counter() - started < limit:
+            # Open a batch (non-blocking: past the server's backlog the kernel retries SYNs).
+            for _ in range(min(pending, 500)):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", port))
+                selector.register(sock, selectors.EVENT_WRITE)
+                pending -= 1
+            for key, events in selector.select(timeout=0.05):
+                sock = key.fileobj
+                now = time.perf_counter()
+                if sock not in connected:
+                    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        selector.unregister(sock)
+                        sock.close()
+                        pending += 1  # refused: try again
+                        continue
+                    connected[sock] = now
+                    if opening:
+                        try:
+                            sock.send(opening)
+                        except OSError:
+                            pass
+                    selector.modify(sock, selectors.EVENT_READ)
+                    continue
+                try:
+                    data = sock.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    held.append(now - connected.pop(sock))
+                    selector.unregister(sock)
+                    sock.close()
+            rss_peak = max(rss_peak, vmrss(pid))
+    all_closed = time.perf_counter() - started
+    for sock in list(selector.get_map().values()):
+        sock.fileobj.close()
+    selector.close()
+    held.sort()
+    return {
+        "opened": count,
+        "closed_by_server": len(held),
+        "rss_before_mib": round(rss_before, 1),
+        "rss_peak_mib": round(rss_peak, 1),
+        "held_p50_s": round(percentile(held, 50), 1) if held else None,
+        "held_max_s": round(held[-1], 1) if held else None,
+        "all_closed_s": round(all_closed, 1),
+        "healthz_max_ms": round(probe.worst_ms, 1),
+        "healthz_failures": probe.failures,
+    }
+
+
+def trickle(port: int, pid: int, tricklers: int, creates: int, limit: float) -> dict:
+    """`tricklers` uploads send their head and then a body byte a second; meanwhile, normal
+    creates. When each trickler was answered (408 expected), and how the creates fared."""
+    boundary = "trickle"
+    body_start = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nSlow\r\n"
+                  f"--{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\n")
+    head = (f"POST /user HTTP/1.1\r\nHost: roster\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: 5000000\r\n\r\n{body_start}").encode()
+    socks = []
+    for _ in range(tricklers):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(head)
+        sock.setblocking(False)
+        socks.append(sock)
+    started = time.perf_counter()
+    answered: dict[int, tuple[float, bytes]] = {}
+    latencies: list[float] = []
+    created = 0
+    with HealthProbe(port) as probe:
+        next_byte = started
+        made = 0
+        while len(answered) < tricklers and time.perf_counter() - started < limit:
+            now = time.perf_counter()
+            if now >= next_byte:
+                for index, sock in enumerate(socks):
+                    if index not in answered:
+                        try:
+                            sock.send(b"x")
+                        except OSError:
+                            pass
+                next_byte += 1.0
+            for index, sock in enumerate(socks):
+                if index in answered:
+                    continue
+                try:
+                    data = sock.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                answered[index] = (time.perf_counter() - started, data)
+            if made < creates and now - started > 2 + made:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                begun = time.perf_counter()
+                status = post_user(conn, "Normal", f"normal{made}-{uuid.uuid4().hex[:6]}@hostile.example", TINY_PNG)
+                latencies.append((time.perf_counter() - begun) * 1000)
+                conn.close()
+                created += status == 201
+                made += 1
+            time.sleep(0.02)
+    for sock in socks:
+        sock.close()
+    ended = [seconds for seconds, data in answered.values() if data.startswith(b"HTTP/1.1 408")]
+    latencies.sort()
+    return {
+        "tricklers": tricklers,
+        "ended_408": len(ended),
+        "ended_max_s": round(max(ended), 1) if ended else None,
+        "creates": len(latencies),
+        "created": created,
+        "create_p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
+        "create_max_ms": round(latencies[-1], 1) if latencies else None,
+        "healthz_max_ms": round(probe.worst_ms, 1),
+    }
+
+
 def percentile(ordered: list[float], p: float) -> float:
     if not ordered:
         return float("nan")
@@ -1287,6 +1610,15 @@ def main() -> int:
     o.warmup = o.warmup if o.warmup is not None else (1 if o.quick else 2)
     o.connection_counts = [int(c) for c in o.connection_counts.split(",")]
     o.create_connection_counts = [1, 8, 32]
+    o.durability_clients = 32
+    o.durability_seconds = 2 if o.quick else 4
+    o.silent_connections = 2000 if o.quick else 10000
+    o.half_heads = 1000 if o.quick else 5000
+    o.hold_limit = 90.0
+    o.tricklers = 64
+    o.normal_creates = 5
+    o.trickle_limit = 75.0
+    o.unscraped_seconds = 10 if o.quick else 40
     o.sizes = [int(s) for s in o.sizes.split(",")] if o.sizes else ([1000, 5000] if o.quick else [1000, 10000, 100000])
     o.aws_users = o.aws_users or (4000 if o.quick else 40000)
     o.starts = 3 if o.quick else 7

@@ -76,13 +76,10 @@ impl Application {
         ));
         let max_connections = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
         let max_connections = within_open_file_limit(max_connections);
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    address: settings.listen,
-                    source,
-                })?;
+        let listener = listen(settings.listen).map_err(|source| StartupError::Bind {
+            address: settings.listen,
+            source,
+        })?;
         let address = listener.local_addr().unwrap_or(settings.listen);
         let sweep = (!settings.orphan_sweep_interval.is_zero())
             .then_some((settings.orphan_sweep_interval, settings.orphan_grace));
@@ -159,6 +156,21 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Connections the kernel completes and holds before roster accepts them. A backlog that
+/// overflows leaves clients with connections the server never sees (the kernel drops
+/// their final ACK); the kernel caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// File descriptors kept free of connections: the database, avatar files, store clients.

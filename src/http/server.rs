@@ -1,7 +1,7 @@
 //! The HTTP/1.1 server under the routes. It serves at most `max_connections` connections
-//! at once; a connection that has not sent its first byte waits in a lobby that holds no
-//! buffer (up to `LOBBY_FACTOR` times as many), and past that the kernel's backlog holds new
-//! ones, never allocated here. It ends every wait a client can impose on it, as nginx does:
+//! at once; a connection waits for its first request head in a lobby that holds only the
+//! bytes that arrived (up to `LOBBY_FACTOR` times as many connections), and past that the
+//! kernel's backlog holds new ones, never allocated here. It ends every wait a client can impose on it, as nginx does:
 //!
 //! - a connection must deliver a complete request head within `header_read_timeout`,
 //!   counted from accept, or from the first byte of a later request on the connection
@@ -61,9 +61,10 @@ pub struct ConnectionLimits {
     pub send_timeout: Duration,
 }
 
-/// Connections accepted but silent so far wait in a lobby that holds no buffer (about a
-/// KiB each), so a crowd of silent connections (scanners, clients connecting ahead, an
-/// attack) neither costs memory nor keeps a prober out. The lobby takes this many times
+/// Connections accepted whose first request head has not arrived whole wait in a lobby that
+/// holds only their bytes (about a KiB each), so a crowd of silent or slow connections
+/// (scanners, clients connecting ahead, an attack) neither costs memory nor keeps a prober
+/// out. The lobby takes this many times
 /// `max_connections`; past it the accept loop stops and the kernel's backlog holds the rest.
 pub const LOBBY_FACTOR: usize = 4;
 
@@ -175,23 +176,21 @@ impl<E> Connection<E>
 where
     E: Endpoint<Output = Response> + 'static,
 {
-    /// Waits in the lobby for the first byte (without a buffer) and for a slot among the
-    /// served connections, both within the header timeout; then serves HTTP.
+    /// Waits in the lobby for the first request head and for a slot among the served
+    /// connections, both within the header timeout; then serves HTTP.
     async fn serve(self, stream: TcpStream) {
         let phase = Arc::new(Phase::new());
         let deadline = tokio::time::Instant::now() + self.limits.header_read_timeout;
         let left_lobby = LeaveOnDrop(self.waiting.clone());
-        // A peek, not a readiness wait: readiness can be reported before any byte arrived.
-        let mut first_byte = [0u8; 1];
-        let arrived = tokio::select! {
+        let read = tokio::select! {
             () = self.draining.cancelled() => return,
-            waited = tokio::time::timeout_at(deadline, stream.peek(&mut first_byte)) => waited,
+            read = tokio::time::timeout_at(deadline, read_first_head(&stream)) => read,
         };
-        match arrived {
-            Ok(Ok(read)) if read > 0 => {}
-            Ok(_) => return,
+        let head = match read {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
             Err(_) => return count_closed(Expired::HeaderRead),
-        }
+        };
         let slot =
             match tokio::time::timeout_at(deadline, Arc::clone(&self.served_slots).acquire_owned())
                 .await
@@ -205,12 +204,13 @@ where
         served.increment(1.0);
         let _leaves = LeaveOnDrop(served);
         // Boxed, so a connection in the lobby costs only this small future.
-        Box::pin(self.serve_http(stream, phase)).await;
+        Box::pin(self.serve_http(stream, head, phase)).await;
         drop(slot);
     }
 
-    async fn serve_http(self, stream: TcpStream, phase: Arc<Phase>) {
+    async fn serve_http(self, stream: TcpStream, head: Bytes, phase: Arc<Phase>) {
         let io = TokioIo::new(WatchedIo {
+            head: Some(head).filter(|head| !head.is_empty()),
             inner: stream,
             phase: Arc::clone(&phase),
         });
@@ -226,7 +226,10 @@ where
                 let request = poem_request(request, &local_addr, &remote_addr);
                 async move {
                     let (request, body_read) = request;
-                    let mut response = endpoint.get_response(request).await;
+                    // Boxed: hyper allocates room for this future when a connection opens,
+                    // and the routes' future is many kilobytes; idle connections then pay
+                    // only for a pointer.
+                    let mut response = Box::pin(endpoint.get_response(request)).await;
                     if body_read.is_some_and(|read| !read.load(Ordering::Acquire)) {
                         response
                             .headers_mut()
@@ -417,9 +420,44 @@ fn instant_of(millis_on_clock: u64) -> tokio::time::Instant {
     tokio::time::Instant::now() + ahead
 }
 
+/// The largest first request head read in the lobby, as hyper's buffer bounds later ones.
+const MAX_HEAD_BYTES: usize = MAX_BUFFER_BYTES;
+
+/// Reads a connection's first request head (and whatever came with it) into a buffer sized
+/// to what arrived, as nginx reads into `client_header_buffer_size`: a half-sent head costs
+/// its bytes, not hyper's buffers. `None` when the client closed or failed first.
+async fn read_first_head(stream: &TcpStream) -> Option<Bytes> {
+    let mut head = bytes::BytesMut::new();
+    loop {
+        stream.readable().await.ok()?;
+        if head.capacity() == head.len() {
+            head.reserve(head.len().clamp(512, MAX_HEAD_BYTES));
+        }
+        let before = head.len();
+        match stream.try_read_buf(&mut head) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(_) => return None,
+        }
+        // A head ends with an empty line; hyper judges the rest (and refuses a head too
+        // large for its buffer).
+        let scan_from = before.saturating_sub(3);
+        let ended = head[scan_from..]
+            .windows(4)
+            .any(|window| window == b"\r\n\r\n")
+            || head[scan_from..].windows(2).any(|window| window == b"\n\n");
+        if ended || head.len() >= MAX_HEAD_BYTES {
+            return Some(head.freeze());
+        }
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// The connection's socket, reporting reads and stalled writes to its [`Phase`].
+    /// The connection's socket, after the first head read in the lobby, reporting reads and
+    /// stalled writes to its [`Phase`].
     struct WatchedIo {
+        head: Option<Bytes>,
         #[pin]
         inner: TcpStream,
         phase: Arc<Phase>,
@@ -433,6 +471,14 @@ impl AsyncRead for WatchedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.project();
+        if let Some(head) = this.head.as_mut() {
+            let taken = head.split_to(head.len().min(buf.remaining()));
+            buf.put_slice(&taken);
+            if head.is_empty() {
+                *this.head = None;
+            }
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let result = this.inner.poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {

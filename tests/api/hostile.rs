@@ -217,22 +217,22 @@ async fn connections_past_the_cap_wait_until_one_is_closed() {
         Backend::Embedded,
         &[
             ("ROSTER_MAX_CONNECTIONS", "4"),
-            ("ROSTER_HEADER_READ_TIMEOUT", "1s"),
+            ("ROSTER_UPLOAD_STALL_TIMEOUT", "1s"),
         ],
     )
     .await;
-    // Four half-sent heads take the four slots of served connections.
-    let mut half = Vec::new();
+    // Four uploads that stall after their head take the four slots of served connections.
+    let mut stalled = Vec::new();
     for _ in 0..4 {
         let mut connection = TcpStream::connect(socket_address(&app)).await.unwrap();
         connection
-            .write_all(b"GET /users HTTP/1.1\r\nhost: roster\r\n")
+            .write_all(&stalled_upload_opening())
             .await
             .unwrap();
-        half.push(connection);
+        stalled.push(connection);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // The fifth is served only once the header timeout has closed one of them.
+    // The fifth is served only once the stall timeout has ended one of them.
     let mut fifth = TcpStream::connect(socket_address(&app)).await.unwrap();
     fifth
         .write_all(b"GET /healthz HTTP/1.1\r\nhost: roster\r\nconnection: close\r\n\r\n")
@@ -240,20 +240,16 @@ async fn connections_past_the_cap_wait_until_one_is_closed() {
         .unwrap();
     let (received, _) = read_until_closed(&mut fifth, Duration::from_secs(15)).await;
     assert!(received.starts_with(b"HTTP/1.1 200"));
-    let closed = metric(
-        &app,
-        r#"roster_connections_closed_total{reason="header_timeout"}"#,
-    )
-    .await;
+    let ended = metric(&app, r#"roster_uploads_ended_total{reason="stalled"}"#).await;
     assert!(
-        closed >= 1.0,
+        ended >= 1.0,
         "the fifth was served before any slot was free"
     );
     assert_eq!(metric(&app, "roster_connections_max").await, 4.0);
 }
 
 #[tokio::test]
-async fn silent_connections_wait_in_the_lobby_without_keeping_anyone_out() {
+async fn silent_connections_and_half_heads_wait_in_the_lobby_without_keeping_anyone_out() {
     let app = TestApp::spawn_with(
         Backend::Embedded,
         &[
@@ -262,10 +258,18 @@ async fn silent_connections_wait_in_the_lobby_without_keeping_anyone_out() {
         ],
     )
     .await;
-    // Twelve silent connections: more than the served slots, fewer than the lobby holds.
+    // Six silent connections and six half-sent heads: more than the served slots, fewer
+    // than the lobby holds.
     let mut silent = Vec::new();
-    for _ in 0..12 {
-        silent.push(TcpStream::connect(socket_address(&app)).await.unwrap());
+    for index in 0..12 {
+        let mut connection = TcpStream::connect(socket_address(&app)).await.unwrap();
+        if index % 2 == 0 {
+            connection
+                .write_all(b"GET /users HTTP/1.1\r\nhost: roster\r\n")
+                .await
+                .unwrap();
+        }
+        silent.push(connection);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut prober = TcpStream::connect(socket_address(&app)).await.unwrap();
@@ -285,7 +289,7 @@ async fn silent_connections_wait_in_the_lobby_without_keeping_anyone_out() {
         )
         .await,
         0.0,
-        "the prober was served while every silent connection was still open"
+        "the prober was served while every one of them was still open"
     );
     assert_eq!(metric(&app, "roster_connections_waiting").await, 12.0);
 }
