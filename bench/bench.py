@@ -827,29 +827,30 @@ class Bench:
         rows: dict[str, dict] = {}
         moto = Moto(where)
         proxy = None
+        servers: dict[str, Roster] = {}
         try:
             moto.create("bench-users", "bench-avatars")
             proxy = KeepAliveProxy(self.dir("aws-cpu-proxy"), moto.port)
             for route, endpoint in (("direct", moto.endpoint), ("keep-alive proxy", proxy.endpoint)):
                 env = {**moto.roster_env("bench-users", "bench-avatars"), "AWS_ENDPOINT_URL": endpoint}
-                server = self.roster(f"aws-cpu-{route.split()[0]}", env)
-                try:
-                    if route == "direct":
-                        seed_users(server.port, 0, 100, "a", 8)
-                    status, _, body = get(server.port, "/users")
-                    if status != 200 or len(json.loads(body)) != 100:
-                        raise RuntimeError(f"GET /users on moto: {status}")
-                    log(f"aws-cpu: GET /users of 100 users on moto ({route})")
-                    rows[f"GET /users, {route}"] = wrk(f"{server.url}/users", "report.lua", o.duration, 4,
-                                                       server.pid, warmup=o.warmup)
-                    log(f"aws-cpu: POST /user on moto ({route})")
-                    rows[f"POST /user, {route}"] = wrk(server.url, "post_user.lua", o.duration, 4, server.pid,
-                                                       env={"BENCH_PNG": str(where / "avatar.png"),
-                                                            "BENCH_RUN": f"aws{route[0]}"},
-                                                       warmup=o.warmup)
-                finally:
-                    server.stop()
+                servers[route] = self.roster(f"aws-cpu-{route.split()[0]}", env)
+            seed_users(servers["direct"].port, 0, 100, "a", 8)
+            for route, server in servers.items():
+                status, _, body = get(server.port, "/users")
+                if status != 200 or len(json.loads(body)) != 100:
+                    raise RuntimeError(f"GET /users on moto ({route}): {status}")
+                log(f"aws-cpu: GET /users of 100 users on moto ({route})")
+                rows[f"GET /users, {route}"] = wrk(f"{server.url}/users", "report.lua", o.duration, 4,
+                                                   server.pid, warmup=o.warmup)
+            for route, server in servers.items():
+                log(f"aws-cpu: POST /user on moto ({route})")
+                rows[f"POST /user, {route}"] = wrk(server.url, "post_user.lua", o.duration, 4, server.pid,
+                                                   env={"BENCH_PNG": str(where / "avatar.png"),
+                                                        "BENCH_RUN": f"aws{route[0]}"},
+                                                   warmup=o.warmup)
         finally:
+            for server in servers.values():
+                server.stop()
             if proxy:
                 proxy.stop()
             moto.stop()

@@ -5,12 +5,15 @@ use super::ImageFormat;
 /// The name of a stored avatar: `avatars/<32 lowercase hex digits>.<extension>`, random,
 /// with the extension of the detected format. Keys are never reused, so the bytes behind one
 /// never change. Anything else (`..`, slashes, upper case) is not a key, so no file system
-/// or bucket ever sees it.
+/// or bucket ever sees it. The hex digits are kept as text: a listing reads and writes
+/// thousands of keys, and checking 32 bytes is cheaper than converting them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AvatarKey {
-    id: u128,
+    id: [u8; ID_DIGITS],
     format: ImageFormat,
 }
+
+const ID_DIGITS: usize = 32;
 
 const FORMATS: [ImageFormat; 4] = [
     ImageFormat::Png,
@@ -24,10 +27,10 @@ impl AvatarKey {
 
     /// A new, unique key for an avatar of `format`.
     pub fn new(format: ImageFormat) -> Self {
-        Self {
-            id: uuid::Uuid::new_v4().as_u128(),
-            format,
-        }
+        let mut id = [0u8; ID_DIGITS];
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        id.copy_from_slice(random.as_bytes());
+        Self { id, format }
     }
 
     /// Reads a full key (`avatars/…`).
@@ -37,18 +40,22 @@ impl AvatarKey {
 
     /// Reads the file-name part of a key (`<hex>.<ext>`).
     pub fn from_file_name(file_name: &str) -> Option<Self> {
-        let (stem, extension) = file_name.split_once('.')?;
-        let lowercase_hex = stem.len() == 32
-            && stem
-                .bytes()
-                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
-        if !lowercase_hex {
+        let bytes = file_name.as_bytes();
+        if bytes.len() <= ID_DIGITS || bytes[ID_DIGITS] != b'.' {
+            return None;
+        }
+        let (stem, extension) = (&bytes[..ID_DIGITS], &file_name[ID_DIGITS + 1..]);
+        if !stem
+            .iter()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(byte))
+        {
             return None;
         }
         let format = FORMATS
             .into_iter()
             .find(|format| format.extension() == extension)?;
-        let id = u128::from_str_radix(stem, 16).ok()?;
+        let mut id = [0u8; ID_DIGITS];
+        id.copy_from_slice(stem);
         Some(Self { id, format })
     }
 
@@ -64,19 +71,23 @@ impl AvatarKey {
     }
 
     pub fn file_name(&self) -> String {
-        format!("{:032x}.{}", self.id, self.format.extension())
+        let mut name = String::with_capacity(ID_DIGITS + 5);
+        self.push_file_name(&mut name);
+        name
+    }
+
+    fn push_file_name(&self, out: &mut String) {
+        // The digits were checked to be ASCII hex when the key was made.
+        out.push_str(std::str::from_utf8(&self.id).unwrap_or_default());
+        out.push('.');
+        out.push_str(self.format.extension());
     }
 }
 
 impl fmt::Display for AvatarKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{:032x}.{}",
-            Self::PREFIX,
-            self.id,
-            self.format.extension()
-        )
+        f.write_str(Self::PREFIX)?;
+        f.write_str(&self.file_name())
     }
 }
 
@@ -95,7 +106,13 @@ impl AvatarUrls {
     }
 
     pub fn url(&self, key: &AvatarKey) -> String {
-        format!("{}/{key}", self.base)
+        let mut url =
+            String::with_capacity(self.base.len() + 1 + AvatarKey::PREFIX.len() + ID_DIGITS + 5);
+        url.push_str(&self.base);
+        url.push('/');
+        url.push_str(AvatarKey::PREFIX);
+        key.push_file_name(&mut url);
+        url
     }
 }
 

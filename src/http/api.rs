@@ -354,21 +354,22 @@ impl RosterApi {
         cursor: Option<String>,
     ) -> Result<ListResponse, ListFailure> {
         let service = self.state.service();
+        let pages = self.state.pages();
         if limit.is_none() && cursor.is_none() {
             let listing =
-                UserList::stream_all(service.clone(), self.state.list_page_size()).await?;
+                UserList::stream_all(service.clone(), pages, self.state.list_page_size()).await?;
             return Ok(ListResponse::Users(listing, None));
         }
         let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
         let after = cursor.as_deref().map(decode_cursor).transpose()?;
-        let page = service.list_page(after.as_ref(), limit as usize).await?;
-        let link = page.next.map(|position| {
+        let page = pages.page(service, after.as_ref(), limit as usize).await?;
+        let link = page.next.as_ref().map(|position| {
             format!(
                 "</users?limit={limit}&cursor={}>; rel=\"next\"",
-                encode_cursor(&position)
+                encode_cursor(position)
             )
         });
-        Ok(ListResponse::Users(UserList::page(&page.users), link))
+        Ok(ListResponse::Users(UserList::page(page), link))
     }
 
     async fn create(&self, upload: UserUpload) -> Result<CreateResponse, CreateFailure> {

@@ -2,6 +2,7 @@
 //! listing holds one page in memory whatever the size of the table, and the next page is
 //! read only when the connection has taken the previous one.
 
+use std::collections::HashMap;
 use std::io;
 
 use bytes::Bytes;
@@ -14,7 +15,7 @@ use tracing::Instrument;
 
 use super::representation::UserObject;
 use crate::domain::User;
-use crate::service::{UserPage, UserService};
+use crate::service::UserService;
 use crate::store::{ListPosition, StoreError};
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -24,20 +25,88 @@ pub struct UserList {
     body: Body,
 }
 
-impl UserList {
-    /// One page, serialized at once.
-    pub fn page(users: &[User]) -> Self {
-        let mut body = Vec::with_capacity(users.len() * 160 + 2);
-        body.push(b'[');
-        for (index, user) in users.iter().enumerate() {
-            if index > 0 {
-                body.push(b',');
-            }
-            write_user(&mut body, user);
+/// One page of the listing, rendered as the JSON array it is sent as.
+#[derive(Debug, Clone)]
+pub struct RenderedPage {
+    pub body: Bytes,
+    pub next: Option<ListPosition>,
+}
+
+/// Pages of the listing already rendered, reused for as long as the users table keeps the
+/// version they were read at: a table only this process writes (the embedded one) says
+/// when it changed, so a directory read far more often than written is served like a
+/// static file. Tables others write too (DynamoDB) have no version and are read each time.
+#[derive(Default)]
+pub struct PageCache {
+    pages: std::sync::Mutex<CachedPages>,
+}
+
+/// Pages by where they start (`after`) and their size, with the version they were read at.
+type CachedPages = HashMap<(Option<String>, usize), (u64, RenderedPage)>;
+
+/// Pages kept at most; past it the cache starts over, so cursors cannot grow it.
+const CACHED_PAGES: usize = 64;
+
+impl PageCache {
+    /// The page of at most `limit` users after `after`, from the cache when the table has
+    /// not changed since it was rendered.
+    pub async fn page(
+        &self,
+        service: &UserService,
+        after: Option<&ListPosition>,
+        limit: usize,
+    ) -> Result<RenderedPage, StoreError> {
+        // Read before the page, so the page is at least as new as the version it is kept at.
+        let version = service.users_version();
+        let key = (after.map(|position| position.0.clone()), limit);
+        if let Some(version) = version
+            && let Some((cached_at, page)) = self.lock().get(&key)
+            && *cached_at == version
+        {
+            return Ok(page.clone());
         }
-        body.push(b']');
+        let page = service.list_page(after, limit).await?;
+        let rendered = RenderedPage {
+            body: Bytes::from(render(&page.users)),
+            next: page.next,
+        };
+        if let Some(version) = version {
+            let mut pages = self.lock();
+            if pages.len() >= CACHED_PAGES {
+                pages.clear();
+            }
+            pages.insert(key, (version, rendered.clone()));
+        }
+        Ok(rendered)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedPages> {
+        // A panic while holding the lock leaves a map of whole entries: still usable.
+        self.pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Users as a JSON array.
+fn render(users: &[User]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(users.len() * 160 + 2);
+    body.push(b'[');
+    for (index, user) in users.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        write_user(&mut body, user);
+    }
+    body.push(b']');
+    body
+}
+
+impl UserList {
+    /// One page, already rendered.
+    pub fn page(page: RenderedPage) -> Self {
         Self {
-            body: Body::from_vec(body),
+            body: Body::from_bytes(page.body),
         }
     }
 
@@ -46,15 +115,21 @@ impl UserList {
     /// body. A failure after the first byte ends the body without the closing `]` and
     /// with an error that makes the server drop the connection: the client never sees a
     /// complete array.
-    pub async fn stream_all(service: UserService, page_size: usize) -> Result<Self, StoreError> {
-        let first = service.list_page(None, page_size).await?;
-        if first.next.is_none() {
+    pub async fn stream_all(
+        service: UserService,
+        cache: &PageCache,
+        page_size: usize,
+    ) -> Result<Self, StoreError> {
+        let first = cache.page(&service, None, page_size).await?;
+        let Some(after) = first.next else {
             // Everything fits in one page: send it whole, with a Content-Length, in one
             // write, instead of a chunked body that needs another for its end.
-            return Ok(Self::page(&first.users));
-        }
+            return Ok(Self::page(first));
+        };
+        // The first page without its closing `]`: the array goes on.
+        let opening = first.body.slice(..first.body.len().saturating_sub(1));
         let span = tracing::Span::current();
-        let chunks = listing_chunks(service, page_size, first, span);
+        let chunks = listing_chunks(service, page_size, opening, after, span);
         Ok(Self {
             body: Body::from_bytes_stream(chunks),
         })
@@ -63,22 +138,25 @@ impl UserList {
 
 /// Where a streamed listing stands between chunks.
 struct Progress {
-    first: Option<UserPage>,
+    opening: Option<Bytes>,
     after: Option<ListPosition>,
     any_element: bool,
     finished: bool,
 }
 
+/// The chunks of a listing of more than one page: `opening` (the first page, its array not
+/// closed), then every page after `after`.
 fn listing_chunks(
     service: UserService,
     page_size: usize,
-    first: UserPage,
+    opening: Bytes,
+    after: ListPosition,
     span: tracing::Span,
 ) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
     let start = Progress {
-        first: Some(first),
-        after: None,
-        any_element: false,
+        any_element: opening.len() > 1,
+        opening: Some(opening),
+        after: Some(after),
         finished: false,
     };
     stream::unfold(start, move |mut progress| {
@@ -87,25 +165,22 @@ fn listing_chunks(
             if progress.finished {
                 return None;
             }
+            if let Some(opening) = progress.opening.take() {
+                return Some((Ok(opening), progress));
+            }
             let mut chunk = Vec::new();
-            let page = match progress.first.take() {
-                Some(first) => {
-                    chunk.push(b'[');
-                    first
+            let page = match service.list_page(progress.after.as_ref(), page_size).await {
+                Ok(page) => page,
+                Err(error) => {
+                    metrics::counter!("roster_listing_aborted_total").increment(1);
+                    tracing::error!(
+                        error = %crate::telemetry::ErrorChain(&error),
+                        "listing failed after its body started; dropping the connection"
+                    );
+                    progress.finished = true;
+                    let abort = io::Error::other("listing aborted: the store failed");
+                    return Some((Err(abort), progress));
                 }
-                None => match service.list_page(progress.after.as_ref(), page_size).await {
-                    Ok(page) => page,
-                    Err(error) => {
-                        metrics::counter!("roster_listing_aborted_total").increment(1);
-                        tracing::error!(
-                            error = %crate::telemetry::ErrorChain(&error),
-                            "listing failed after its body started; dropping the connection"
-                        );
-                        progress.finished = true;
-                        let abort = io::Error::other("listing aborted: the store failed");
-                        return Some((Err(abort), progress));
-                    }
-                },
             };
             chunk.reserve(page.users.len() * 160 + 1);
             let last_position = page.next;
@@ -206,18 +281,17 @@ mod tests {
     use poem_openapi::types::ToJSON;
 
     use super::*;
-    use crate::service::test_service;
+    use std::sync::Arc;
+
+    use crate::service::{test_service, test_service_on};
     use crate::store::test_double::ScriptedUsers;
 
     async fn collect(users: ScriptedUsers, page_size: usize) -> (Vec<u8>, Option<io::Error>) {
         let service = test_service(users);
-        let first = service.list_page(None, page_size).await.unwrap();
-        let mut chunks = Box::pin(listing_chunks(
-            service,
-            page_size,
-            first,
-            tracing::Span::none(),
-        ));
+        let listing = UserList::stream_all(service, &PageCache::default(), page_size)
+            .await
+            .unwrap();
+        let mut chunks = listing.body.into_bytes_stream();
         let mut body = Vec::new();
         while let Some(chunk) = chunks.next().await {
             match chunk {
@@ -226,6 +300,44 @@ mod tests {
             }
         }
         (body, None)
+    }
+
+    #[tokio::test]
+    async fn a_page_is_read_once_per_version_of_a_table_that_has_one() {
+        let users = Arc::new(ScriptedUsers::new(10, None).versioned());
+        let service = test_service_on(Arc::clone(&users));
+        let cache = PageCache::default();
+        let first = cache.page(&service, None, 5).await.unwrap();
+        let again = cache.page(&service, None, 5).await.unwrap();
+        assert_eq!(first.body, again.body);
+        assert_eq!(
+            users.pages_served(),
+            1,
+            "the second page came from the cache"
+        );
+        users
+            .version
+            .as_ref()
+            .unwrap()
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cache.page(&service, None, 5).await.unwrap();
+        assert_eq!(
+            users.pages_served(),
+            2,
+            "a new version reads the table again"
+        );
+        cache.page(&service, None, 3).await.unwrap();
+        assert_eq!(users.pages_served(), 3, "another page size is another page");
+    }
+
+    #[tokio::test]
+    async fn a_table_without_a_version_is_read_every_time() {
+        let users = Arc::new(ScriptedUsers::new(10, None));
+        let service = test_service_on(Arc::clone(&users));
+        let cache = PageCache::default();
+        cache.page(&service, None, 5).await.unwrap();
+        cache.page(&service, None, 5).await.unwrap();
+        assert_eq!(users.pages_served(), 2);
     }
 
     #[tokio::test]
@@ -316,7 +428,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_failure_before_the_first_page_is_an_error_before_any_body() {
         let service = test_service(ScriptedUsers::new(23, Some(0)));
-        let result = UserList::stream_all(service, 5).await;
+        let result = UserList::stream_all(service, &PageCache::default(), 5).await;
         assert!(
             result.is_err_and(|error| error.kind() == crate::store::StoreErrorKind::Unavailable)
         );

@@ -3,6 +3,7 @@
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::listing::PageCache;
 use super::upload::UploadReader;
 use crate::service::UserService;
 
@@ -12,6 +13,7 @@ pub struct AppState {
     list_page_size: usize,
     avatar_cache_control: String,
     metrics: PrometheusHandle,
+    pages: PageCache,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             list_page_size,
             avatar_cache_control,
             metrics,
+            pages: PageCache::default(),
         }
     }
 
@@ -37,6 +40,11 @@ impl AppState {
 
     pub fn uploads(&self) -> &UploadReader {
         &self.uploads
+    }
+
+    /// The listing's rendered pages.
+    pub fn pages(&self) -> &PageCache {
+        &self.pages
     }
 
     pub fn list_page_size(&self) -> usize {

@@ -128,6 +128,12 @@ impl UserService {
         Ok(record.map(|record| self.inner.user(record)))
     }
 
+    /// The users table's version, when only this process writes it (see
+    /// [`UserTable::version`]): a page read at it stays right until it changes.
+    pub fn users_version(&self) -> Option<u64> {
+        self.inner.users.version()
+    }
+
     pub async fn list_page(
         &self,
         after: Option<&ListPosition>,
@@ -259,9 +265,14 @@ const CLEAN_UP_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 pub fn test_service(users: crate::store::test_double::ScriptedUsers) -> UserService {
+    test_service_on(Arc::new(users))
+}
+
+#[cfg(test)]
+pub fn test_service_on(users: Arc<crate::store::test_double::ScriptedUsers>) -> UserService {
     UserService::new(
         Stores {
-            users: Arc::new(users),
+            users,
             avatars: Arc::new(crate::store::test_double::ScriptedAvatars::default()),
             files: None,
             urls: AvatarUrls::new(""),

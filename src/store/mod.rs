@@ -120,6 +120,13 @@ pub trait UserTable: Send + Sync + 'static {
 
     /// Whether the table answers.
     async fn check_ready(&self) -> Result<(), StoreError>;
+
+    /// A number that changes with every write, for a table that only this process writes
+    /// (so that what was read at one version can be reused until the next); `None` where
+    /// others may write too.
+    fn version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// An avatar object as listed: its key and when it was written.

@@ -1,6 +1,6 @@
 //! Scripted stores for unit tests of the layers above the backends.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +20,8 @@ pub struct ScriptedUsers {
     ready: bool,
     pages_served: AtomicUsize,
     readiness_checks: AtomicUsize,
+    /// Present for a table that says when it changed.
+    pub version: Option<AtomicU64>,
 }
 
 impl ScriptedUsers {
@@ -30,7 +32,20 @@ impl ScriptedUsers {
             ready: true,
             pages_served: AtomicUsize::new(0),
             readiness_checks: AtomicUsize::new(0),
+            version: None,
         }
+    }
+
+    /// The same table, saying when it changed, at version 0.
+    pub fn versioned(self) -> Self {
+        Self {
+            version: Some(AtomicU64::new(0)),
+            ..self
+        }
+    }
+
+    pub fn pages_served(&self) -> usize {
+        self.pages_served.load(Ordering::SeqCst)
     }
 
     /// The same table, answering readiness checks with an outage.
@@ -96,6 +111,12 @@ impl UserTable for ScriptedUsers {
             .then(|| users.last().map(|user| ListPosition(user.email.clone())))
             .flatten();
         Ok(Page { users, next })
+    }
+
+    fn version(&self) -> Option<u64> {
+        self.version
+            .as_ref()
+            .map(|version| version.load(Ordering::SeqCst))
     }
 
     async fn check_ready(&self) -> Result<(), StoreError> {

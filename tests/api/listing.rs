@@ -112,10 +112,48 @@ async fn limits_outside_1_to_1000_and_foreign_cursors_are_400(backend: Backend) 
     assert_eq!(app.get("/users?limit=1").await.status(), StatusCode::OK);
 }
 
+async fn every_acknowledged_create_and_delete_shows_in_the_next_listing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("ROSTER_LIST_PAGE_SIZE", "2")]).await;
+    let mut expected: BTreeSet<String> = create_users(&app, 3).await;
+    for round in 0..4 {
+        for path in ["/users", "/users?limit=2", "/users?limit=1000"] {
+            // Read each twice: a page served again must still be the current one.
+            for _ in 0..2 {
+                let mut listed = BTreeSet::new();
+                let mut next = Some(path.to_owned());
+                while let Some(page) = next.take() {
+                    let response = app.get(&page).await;
+                    assert_eq!(response.status(), StatusCode::OK);
+                    next = response.headers().get("link").map(|link| {
+                        let link = link.to_str().unwrap();
+                        link.trim_start_matches('<')
+                            .split('>')
+                            .next()
+                            .unwrap()
+                            .to_owned()
+                    });
+                    let users: Vec<Value> = response.json().await.unwrap();
+                    listed.extend(emails_of(&users));
+                }
+                assert_eq!(listed, expected, "round {round}, {path}");
+            }
+        }
+        // One user more at the front of the listing, and one fewer further on.
+        let email = format!("late{round}@example.com");
+        let created = app.create_user("Late", &email, images::png()).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let gone = expected.pop_last().unwrap();
+        expected.insert(email);
+        let deleted = app.delete(&format!("/user/{gone}")).await;
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    }
+}
+
 both_backends!(
     an_empty_store_lists_an_empty_array,
     a_listing_spanning_many_store_pages_returns_every_user_once,
     pages_follow_link_headers_until_every_user_is_seen_once,
     the_last_full_page_has_no_link,
     limits_outside_1_to_1000_and_foreign_cursors_are_400,
+    every_acknowledged_create_and_delete_shows_in_the_next_listing,
 );

@@ -12,6 +12,7 @@ use std::fmt;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use async_trait::async_trait;
@@ -30,6 +31,8 @@ const MAX_BATCH: usize = 512;
 pub struct EmbeddedUsers {
     database: Arc<Database>,
     writes: mpsc::Sender<Write>,
+    /// Bumped by the writer after every commit that changed the table, before it answers.
+    version: Arc<AtomicU64>,
 }
 
 enum Write {
@@ -58,13 +61,19 @@ impl EmbeddedUsers {
             .commit()
             .map_err(|error| StoreError::internal("users.open", error))?;
         let database = Arc::new(database);
+        let version = Arc::new(AtomicU64::new(0));
         let (writes, queue) = mpsc::channel();
         let writer = Arc::clone(&database);
+        let written = Arc::clone(&version);
         std::thread::Builder::new()
             .name("roster-db-writer".into())
-            .spawn(move || write_batches(&writer, &queue))
+            .spawn(move || write_batches(&writer, &queue, &written))
             .map_err(|error| StoreError::internal("users.open", error))?;
-        Ok(Self { database, writes })
+        Ok(Self {
+            database,
+            writes,
+            version,
+        })
     }
 
     async fn write<T>(
@@ -157,11 +166,16 @@ impl UserTable for EmbeddedUsers {
     async fn check_ready(&self) -> Result<(), StoreError> {
         self.read("users.check_ready", |_| Ok(()))
     }
+
+    /// The database file is locked by this process, so every write passes through here.
+    fn version(&self) -> Option<u64> {
+        Some(self.version.load(Ordering::Acquire))
+    }
 }
 
 /// The writer thread: one transaction per batch of waiting writes, until every handle to
 /// the table is gone.
-fn write_batches(database: &Database, queue: &mpsc::Receiver<Write>) {
+fn write_batches(database: &Database, queue: &mpsc::Receiver<Write>, version: &AtomicU64) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -170,7 +184,7 @@ fn write_batches(database: &Database, queue: &mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        commit_batch(database, batch);
+        commit_batch(database, batch, version);
     }
 }
 
@@ -186,7 +200,7 @@ enum Pending {
     ),
 }
 
-fn commit_batch(database: &Database, batch: Vec<Write>) {
+fn commit_batch(database: &Database, batch: Vec<Write>, version: &AtomicU64) {
     let transaction = match database.begin_write() {
         Ok(transaction) => transaction,
         Err(error) => return fail_all(batch, &Arc::new(error)),
@@ -199,6 +213,14 @@ fn commit_batch(database: &Database, batch: Vec<Write>) {
     // commit fails them all, since none of them is durable then.
     match transaction.commit() {
         Ok(()) => {
+            let changed = pending.iter().any(|answer| match answer {
+                Pending::Insert(_, result) => matches!(result, Ok(Insertion::Inserted)),
+                Pending::Remove(_, result) => matches!(result, Ok(Some(_))),
+            });
+            // Before any answer: whoever hears of the write reads at the new version.
+            if changed {
+                version.fetch_add(1, Ordering::Release);
+            }
             for answer in pending {
                 match answer {
                     Pending::Insert(sender, result) => drop(sender.send(result)),
