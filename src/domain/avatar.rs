@@ -1,10 +1,11 @@
-use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
-use std::path::Path;
 
+use bytes::Bytes;
 use roster_imaging::ImageError;
 pub use roster_imaging::ImageFormat;
 use tempfile::NamedTempFile;
+
+use super::spooled::{Spooled, SpooledReader};
 
 /// What an avatar may weigh: bytes on the wire, pixels declared by its header, and what an
 /// animation may cost every viewer who decodes it.
@@ -73,11 +74,12 @@ impl From<ImageError> for AvatarError {
 
 /// An uploaded image that is non-empty, within the byte and pixel limits, of one of the
 /// accepted formats, and free of metadata (EXIF, XMP, IPTC, comments, text chunks), with
-/// its pixels, colour profile and orientation untouched. It lives in a temporary file
-/// that disappears with the value, so an upload refused anywhere later leaves nothing.
+/// its pixels, colour profile and orientation untouched. Its bytes are spooled (in memory
+/// or a temporary file) and disappear with the value, so an upload refused anywhere later
+/// leaves nothing.
 #[derive(Debug)]
 pub struct Avatar {
-    file: NamedTempFile,
+    bytes: Spooled,
     format: ImageFormat,
     size: u64,
 }
@@ -86,9 +88,10 @@ impl Avatar {
     /// Judges a spooled upload by its bytes alone; the client's file name and content type
     /// play no part. The header gives the dimensions without decoding a pixel; metadata is
     /// removed by copying the image's structure through without it (never re-encoding),
-    /// and an upload without metadata is kept byte for byte.
-    pub fn parse(upload: NamedTempFile, limits: AvatarLimits) -> Result<Self, AvatarError> {
-        let size = upload.as_file().metadata()?.len();
+    /// and an upload without metadata is kept byte for byte. The stripped copy is spooled
+    /// where the upload was.
+    pub fn parse(upload: Spooled, limits: AvatarLimits) -> Result<Self, AvatarError> {
+        let size = upload.size()?;
         if size == 0 {
             return Err(AvatarError::Empty);
         }
@@ -97,27 +100,37 @@ impl Avatar {
                 limit: limits.max_bytes,
             });
         }
-        let mut input = upload.reopen()?;
+        let mut input = upload.reader()?;
         let image_limits = limits.image();
         let inspection = roster_imaging::inspect(BufReader::new(&mut input), image_limits)?;
         if !inspection.has_metadata {
             return Ok(Self {
-                file: upload,
+                bytes: upload,
                 format: inspection.format,
                 size,
             });
         }
         input.seek(SeekFrom::Start(0))?;
-        let stripped = match upload.path().parent() {
-            Some(directory) => NamedTempFile::new_in(directory)?,
-            None => NamedTempFile::new()?,
+        let stripped = match &upload {
+            Spooled::Memory(original) => {
+                let mut output = Vec::with_capacity(original.len());
+                roster_imaging::strip(&mut input, &mut output, image_limits)?;
+                Spooled::Memory(Bytes::from(output))
+            }
+            Spooled::File(original) => {
+                let stripped = match original.path().parent() {
+                    Some(directory) => NamedTempFile::new_in(directory)?,
+                    None => NamedTempFile::new()?,
+                };
+                let mut output = BufWriter::new(stripped.reopen()?);
+                roster_imaging::strip(&mut input, &mut output, image_limits)?;
+                output.flush()?;
+                Spooled::File(stripped)
+            }
         };
-        let mut output = BufWriter::new(stripped.reopen()?);
-        roster_imaging::strip(&mut input, &mut output, image_limits)?;
-        output.flush()?;
-        let size = stripped.as_file().metadata()?.len();
+        let size = stripped.size()?;
         Ok(Self {
-            file: stripped,
+            bytes: stripped,
             format: inspection.format,
             size,
         })
@@ -132,13 +145,14 @@ impl Avatar {
         self.size
     }
 
-    pub fn path(&self) -> &Path {
-        self.file.path()
+    /// Where the avatar's bytes are.
+    pub fn spooled(&self) -> &Spooled {
+        &self.bytes
     }
 
-    /// A fresh handle on the avatar's bytes, from the start.
-    pub fn open(&self) -> std::io::Result<File> {
-        self.file.reopen()
+    /// A fresh reader over the avatar's bytes, from the start.
+    pub fn open(&self) -> std::io::Result<SpooledReader> {
+        self.bytes.reader()
     }
 }
 
@@ -155,10 +169,20 @@ mod tests {
         max_total_pixels: 1000,
     };
 
-    fn spooled(bytes: &[u8]) -> NamedTempFile {
+    fn spooled(bytes: &[u8]) -> Spooled {
+        Spooled::Memory(Bytes::copy_from_slice(bytes))
+    }
+
+    fn spooled_in_a_file(bytes: &[u8]) -> Spooled {
         let mut file = NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
-        file
+        Spooled::File(file)
+    }
+
+    fn stored(avatar: &Avatar) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut avatar.open().unwrap(), &mut bytes).unwrap();
+        bytes
     }
 
     fn crc32(bytes: &[u8]) -> u32 {
@@ -211,19 +235,24 @@ mod tests {
     #[test]
     fn an_image_without_metadata_is_kept_byte_for_byte() {
         let original = png(10, 10, None);
-        let avatar = Avatar::parse(spooled(&original), LIMITS).unwrap();
-        assert_eq!(avatar.format(), ImageFormat::Png);
-        assert_eq!(std::fs::read(avatar.path()).unwrap(), original);
-        assert_eq!(avatar.size(), original.len() as u64);
+        for upload in [spooled(&original), spooled_in_a_file(&original)] {
+            let avatar = Avatar::parse(upload, LIMITS).unwrap();
+            assert_eq!(avatar.format(), ImageFormat::Png);
+            assert_eq!(stored(&avatar), original);
+            assert_eq!(avatar.size(), original.len() as u64);
+        }
     }
 
     #[test]
-    fn text_metadata_is_removed_and_the_rest_kept() {
+    fn text_metadata_is_removed_and_the_rest_kept_where_the_upload_was_spooled() {
         let with_text = png(10, 10, Some(b"Comment\0taken at home"));
-        let avatar = Avatar::parse(spooled(&with_text), LIMITS).unwrap();
-        let stored = std::fs::read(avatar.path()).unwrap();
-        assert_eq!(stored, png(10, 10, None));
-        assert_eq!(avatar.size(), stored.len() as u64);
+        for upload in [spooled(&with_text), spooled_in_a_file(&with_text)] {
+            let in_memory = matches!(upload, Spooled::Memory(_));
+            let avatar = Avatar::parse(upload, LIMITS).unwrap();
+            assert_eq!(matches!(avatar.spooled(), Spooled::Memory(_)), in_memory);
+            assert_eq!(stored(&avatar), png(10, 10, None));
+            assert_eq!(avatar.size(), stored(&avatar).len() as u64);
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `POST /user` body: multipart/form-data parsed as it streams, with the avatar
-//! counted byte by byte into a temporary file. An avatar over the limit is refused with 413
+//! counted byte by byte into memory (a small one) or a temporary file. An avatar over the limit is refused with 413
 //! as soon as the limit is crossed, whatever `Content-Length` says (or doesn't, for chunked
 //! bodies), so the body is never held in memory, and the rest of it is never read.
 //!
@@ -24,7 +24,7 @@ use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use crate::domain::{MAX_EMAIL_CHARS, MAX_NAME_CHARS};
+use crate::domain::{MAX_EMAIL_CHARS, MAX_NAME_CHARS, Spooled};
 use crate::service::{SpoolBudget, SpoolExhausted, SpoolLease, Upload};
 
 const MULTIPART_FORM_DATA: &str = "multipart/form-data";
@@ -63,8 +63,8 @@ pub struct UserUpload {
     body: poem::Body,
 }
 
-/// A create-user form as it arrived: the text fields as sent and the avatar spooled to a
-/// temporary file (deleted when dropped). The domain judges the content afterwards.
+/// A create-user form as it arrived: the text fields as sent and the avatar spooled
+/// (a temporary file is deleted when dropped). The domain judges the content afterwards.
 pub struct UserForm {
     pub name: String,
     pub email: String,
@@ -198,20 +198,14 @@ impl UploadReader {
         })
     }
 
-    /// Streams the avatar into a temporary file, covering each chunk with spool space and
+    /// Streams the avatar into memory or, once it is too large for memory or the memory
+    /// pool is full, into a temporary file, covering each chunk with spool space and
     /// stopping as soon as it passes the limit.
     async fn spool(&self, mut field: multer::Field<'_>) -> Result<Upload, UploadError> {
         let limit = self.settings.max_avatar_bytes;
         let mut lease: SpoolLease = self.spool.lease();
-        let spooled = tokio::task::spawn_blocking(NamedTempFile::new)
-            .await
-            .map_err(|error| UploadError::Spool(io::Error::other(error)))?
-            .map_err(UploadError::Spool)?;
-        let handle = spooled.as_file().try_clone().map_err(UploadError::Spool)?;
-        let mut file = tokio::fs::File::from_std(handle);
-        // tokio's file buffers up to 2 MiB per write by default; with many uploads at once
-        // that, not the upload itself, would set the memory peak.
-        file.set_max_buf_size(SPOOL_WRITE_BUFFER_BYTES);
+        let mut in_memory = Vec::new();
+        let mut in_file: Option<(NamedTempFile, tokio::fs::File)> = None;
         let mut written: u64 = 0;
         while let Some(chunk) = field
             .chunk()
@@ -223,14 +217,43 @@ impl UploadReader {
                 return Err(UploadError::AvatarTooLarge(limit));
             }
             lease.cover(written).await?;
-            file.write_all(&chunk).await.map_err(UploadError::Spool)?;
+            match in_file.as_mut() {
+                Some((_, file)) => file.write_all(&chunk).await.map_err(UploadError::Spool)?,
+                None if lease.hold_in_memory(written) => in_memory.extend_from_slice(&chunk),
+                None => {
+                    let (spooled, mut file) = spool_file().await?;
+                    file.write_all(&in_memory)
+                        .await
+                        .map_err(UploadError::Spool)?;
+                    file.write_all(&chunk).await.map_err(UploadError::Spool)?;
+                    in_memory = Vec::new();
+                    in_file = Some((spooled, file));
+                }
+            }
         }
-        file.flush().await.map_err(UploadError::Spool)?;
-        Ok(Upload {
-            file: spooled,
-            lease,
-        })
+        let bytes = match in_file {
+            Some((spooled, mut file)) => {
+                file.flush().await.map_err(UploadError::Spool)?;
+                Spooled::File(spooled)
+            }
+            None => Spooled::Memory(Bytes::from(in_memory)),
+        };
+        Ok(Upload { bytes, lease })
     }
+}
+
+/// A new temporary file, and a handle that writes to it.
+async fn spool_file() -> Result<(NamedTempFile, tokio::fs::File), UploadError> {
+    let spooled = tokio::task::spawn_blocking(NamedTempFile::new)
+        .await
+        .map_err(|error| UploadError::Spool(io::Error::other(error)))?
+        .map_err(UploadError::Spool)?;
+    let handle = spooled.as_file().try_clone().map_err(UploadError::Spool)?;
+    let mut file = tokio::fs::File::from_std(handle);
+    // tokio's file buffers up to 2 MiB per write by default; with many uploads at once
+    // that, not the upload itself, would set the memory peak.
+    file.set_max_buf_size(SPOOL_WRITE_BUFFER_BYTES);
+    Ok((spooled, file))
 }
 
 /// A body stream that fails when no chunk arrives for `stall_timeout`, raising `stalled`.
@@ -418,7 +441,42 @@ mod tests {
             .unwrap();
         assert_eq!(form.name, "Ann");
         assert_eq!(form.email, "a@example.com");
-        assert_eq!(std::fs::read(form.avatar.file.path()).unwrap(), b"PNGDATA");
+        assert_eq!(spooled_bytes(&form.avatar.bytes), b"PNGDATA");
+        assert!(matches!(form.avatar.bytes, Spooled::Memory(_)));
+    }
+
+    fn spooled_bytes(spooled: &Spooled) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut spooled.reader().unwrap(), &mut bytes).unwrap();
+        bytes
+    }
+
+    #[tokio::test]
+    async fn an_avatar_past_the_in_memory_limit_moves_to_a_file_whole() {
+        let large: Vec<u8> = (0..crate::service::IN_MEMORY_UPLOAD_BYTES + 4096)
+            .map(|index| (index % 251) as u8)
+            .collect();
+        let mut body = b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n".to_vec();
+        body.extend_from_slice(&large);
+        body.extend_from_slice(
+            b"\r\n--X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
+              --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
+        );
+        // Small chunks, as a network delivers them: the move happens mid-upload.
+        let chunks: Vec<Result<Bytes, io::Error>> = body
+            .chunks(1000)
+            .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+            .collect();
+        let form = reader(1 << 20)
+            .read(UserUpload {
+                content_type: Some("multipart/form-data; boundary=X".to_owned()),
+                declared_length: None,
+                body: poem::Body::from_bytes_stream(futures_util::stream::iter(chunks)),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(form.avatar.bytes, Spooled::File(_)));
+        assert_eq!(spooled_bytes(&form.avatar.bytes), large);
     }
 
     #[tokio::test]

@@ -10,19 +10,20 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tempfile::NamedTempFile;
 use tokio::time::Instant;
 
 use super::observe::{StoreFailure, measured};
 use super::spool::SpoolLease;
 use super::{CLEAN_UP_TIMEOUT, Inner, UserService, WorkflowAborted};
-use crate::domain::{Avatar, AvatarError, AvatarKey, NewUser, User, UserEmail, UserRecord};
+use crate::domain::{
+    Avatar, AvatarError, AvatarKey, NewUser, Spooled, User, UserEmail, UserRecord,
+};
 use crate::store::{Insertion, StoreError, StoreErrorKind};
 
 /// An upload as the HTTP layer received it: the spooled avatar bytes and the spool space
 /// they (and their stripped copy) hold until the create is over.
 pub struct Upload {
-    pub file: NamedTempFile,
+    pub bytes: Spooled,
     pub lease: SpoolLease,
 }
 
@@ -68,9 +69,9 @@ impl Inner {
     async fn create(&self, user: NewUser, upload: Upload) -> Result<User, CreateError> {
         let timeout = self.settings.create_timeout;
         let deadline = Deadline(Instant::now() + timeout, timeout);
-        let Upload { file, lease } = upload;
+        let Upload { bytes, lease } = upload;
         let limits = self.settings.avatar_limits;
-        let judged = tokio::task::spawn_blocking(move || Avatar::parse(file, limits));
+        let judged = tokio::task::spawn_blocking(move || Avatar::parse(bytes, limits));
         let avatar = deadline.run(judged).await?.map_err(WorkflowAborted)??;
 
         // Refusing a known duplicate first saves a write and its undo; the conditional

@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 pub use create::{CreateError, Upload};
 pub use readiness::{NotReady, ReadinessScope};
-pub use spool::{SpoolBudget, SpoolExhausted, SpoolLease};
+pub use spool::{IN_MEMORY_UPLOAD_BYTES, SpoolBudget, SpoolExhausted, SpoolLease};
 pub use sweep::{SweepOptions, SweepReport};
 
 use crate::domain::{AvatarKey, AvatarLimits, AvatarUrls, User, UserEmail, UserRecord};

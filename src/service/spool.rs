@@ -1,11 +1,16 @@
-//! Temporary disk for uploads, shared by the bytes clients actually send.
+//! Temporary space for uploads, shared by the bytes clients actually send.
 //!
-//! Every upload is spooled to a temporary file, and a second copy is made when its
-//! metadata is stripped. The budget bounds the sum over all uploads in progress (default:
-//! 16 full-size uploads, each twice), so a burst of large uploads gets 503s instead of
-//! filling the pod's `/tmp` until the kubelet evicts it. Space is reserved as bytes arrive
-//! (twice each byte, for the stripped copy), not per upload, so a client that trickles its
-//! body holds only what it has sent and cannot starve anyone else.
+//! Every upload is spooled, and a second copy is made when its metadata is stripped. The
+//! budget bounds the sum over all uploads in progress (default: 16 full-size uploads, each
+//! twice), so a burst of large uploads gets 503s instead of filling the pod's `/tmp` until
+//! the kubelet evicts it. Space is reserved as bytes arrive (twice each byte, for the
+//! stripped copy), not per upload, so a client that trickles its body holds only what it
+//! has sent and cannot starve anyone else.
+//!
+//! Small uploads (the usual avatar) are spooled in memory instead of a temporary file,
+//! while a fixed memory pool has room; past it, or past [`IN_MEMORY_UPLOAD_BYTES`], an
+//! upload moves to a file. What memory uploads can hold is bounded whatever the number
+//! of connections.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +20,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Reservations are made in these units, so the semaphore's count stays small.
 const UNIT_BYTES: u64 = 1024;
 
+/// Uploads up to this size may be spooled in memory.
+pub const IN_MEMORY_UPLOAD_BYTES: u64 = 64 * 1024;
+
+/// The memory that uploads spooled in memory (and their stripped copies) hold at most, all
+/// together: 64 uploads at the in-memory limit, hundreds of usual avatars.
+const MEMORY_POOL_BYTES: u64 = 8 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct SpoolBudget {
     units: Arc<Semaphore>,
+    memory_units: Arc<Semaphore>,
     limit_bytes: u64,
     wait_limit: Duration,
 }
@@ -28,6 +41,7 @@ pub struct SpoolLease {
     budget: SpoolBudget,
     permits: Option<OwnedSemaphorePermit>,
     reserved_bytes: u64,
+    memory_permits: Option<OwnedSemaphorePermit>,
 }
 
 /// The spool has no room for more bytes within the wait limit.
@@ -44,6 +58,7 @@ impl SpoolBudget {
         metrics::gauge!("roster_upload_spool_limit_bytes").set(limit_bytes as f64);
         Self {
             units: Arc::new(Semaphore::new(units)),
+            memory_units: Arc::new(Semaphore::new((MEMORY_POOL_BYTES / UNIT_BYTES) as usize)),
             limit_bytes,
             wait_limit,
         }
@@ -59,6 +74,7 @@ impl SpoolBudget {
             budget: self.clone(),
             permits: None,
             reserved_bytes: 0,
+            memory_permits: None,
         }
     }
 }
@@ -86,6 +102,44 @@ impl SpoolLease {
         self.reserved_bytes += added;
         metrics::gauge!("roster_upload_spool_bytes").increment(added as f64);
         Ok(())
+    }
+}
+
+impl SpoolLease {
+    /// Whether an upload of `upload_bytes` (and its stripped copy) may stay in memory: it
+    /// is small enough and the memory pool has room now. Never waits.
+    pub fn hold_in_memory(&mut self, upload_bytes: u64) -> bool {
+        if upload_bytes > IN_MEMORY_UPLOAD_BYTES {
+            self.leave_memory();
+            return false;
+        }
+        let wanted = upload_bytes.saturating_mul(2).div_ceil(UNIT_BYTES);
+        let held = self
+            .memory_permits
+            .as_ref()
+            .map_or(0, |permits| permits.num_permits() as u64);
+        if wanted <= held {
+            return true;
+        }
+        let more = (wanted - held) as u32;
+        match Arc::clone(&self.budget.memory_units).try_acquire_many_owned(more) {
+            Ok(permit) => {
+                match self.memory_permits.as_mut() {
+                    Some(permits) => permits.merge(permit),
+                    None => self.memory_permits = Some(permit),
+                }
+                true
+            }
+            Err(_) => {
+                self.leave_memory();
+                false
+            }
+        }
+    }
+
+    /// The upload has moved to a file: its memory goes back to the pool.
+    pub fn leave_memory(&mut self) {
+        self.memory_permits = None;
     }
 }
 
@@ -123,6 +177,35 @@ mod tests {
         assert!(second.cover(1).await.is_err());
         drop(first);
         second.cover(1).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn small_uploads_stay_in_memory_only_while_the_pool_has_room() {
+        let budget = SpoolBudget::new(u64::MAX / 2, Duration::from_millis(50));
+        let mut small = budget.lease();
+        assert!(small.hold_in_memory(10 * UNIT_BYTES));
+        assert!(small.hold_in_memory(IN_MEMORY_UPLOAD_BYTES));
+        assert!(
+            !small.hold_in_memory(IN_MEMORY_UPLOAD_BYTES + 1),
+            "one byte past the limit goes to a file"
+        );
+        assert_eq!(
+            budget.memory_units.available_permits() as u64,
+            MEMORY_POOL_BYTES / UNIT_BYTES,
+            "leaving memory gives it back"
+        );
+        let uploads_that_fit = MEMORY_POOL_BYTES / (2 * IN_MEMORY_UPLOAD_BYTES);
+        let mut held: Vec<SpoolLease> = (0..uploads_that_fit)
+            .map(|_| {
+                let mut lease = budget.lease();
+                assert!(lease.hold_in_memory(IN_MEMORY_UPLOAD_BYTES));
+                lease
+            })
+            .collect();
+        let mut one_more = budget.lease();
+        assert!(!one_more.hold_in_memory(1), "the pool is full");
+        held.pop();
+        assert!(one_more.hold_in_memory(1), "a finished upload makes room");
     }
 
     #[tokio::test]

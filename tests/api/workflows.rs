@@ -10,7 +10,7 @@ use clap::Parser;
 use reqwest::StatusCode;
 use roster::config::Cli;
 use roster::domain::{
-    Avatar, AvatarKey, AvatarLimits, AvatarUrls, ImageFormat, UserEmail, UserRecord,
+    Avatar, AvatarKey, AvatarLimits, AvatarUrls, ImageFormat, Spooled, UserEmail, UserRecord,
 };
 use roster::service::{Stores, SweepOptions, UserService};
 use roster::startup::Application;
@@ -93,15 +93,14 @@ impl RealStores {
     /// Stores an avatar object that no user points at, as a crash would leave it.
     async fn orphan(&self) -> AvatarKey {
         let key = AvatarKey::new(ImageFormat::Png);
-        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
-        std::io::Write::write_all(&mut file, &images::png()).expect("write");
+        let bytes = Spooled::Memory(images::png().into());
         let limits = AvatarLimits {
             max_bytes: 1 << 20,
             max_pixels: 1 << 20,
             max_frames: 1,
             max_total_pixels: 1 << 20,
         };
-        let avatar = Avatar::parse(file, limits).expect("a valid avatar");
+        let avatar = Avatar::parse(bytes, limits).expect("a valid avatar");
         self.avatars.put(&key, &avatar).await.expect("put orphan");
         key
     }

@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tracing::Instrument;
 
 use super::{aws_span, classify};
-use crate::domain::{Avatar, AvatarKey};
+use crate::domain::{Avatar, AvatarKey, Spooled};
 use crate::store::{AvatarStore, ObjectPage, StoreError, StoredObject};
 
 pub struct S3Avatars {
@@ -31,9 +31,12 @@ impl S3Avatars {
 impl AvatarStore for S3Avatars {
     #[tracing::instrument(name = "aws.put_avatar", skip_all, fields(key = %key))]
     async fn put(&self, key: &AvatarKey, avatar: &Avatar) -> Result<(), StoreError> {
-        let body = ByteStream::from_path(avatar.path())
-            .await
-            .map_err(|error| StoreError::internal("S3.PutObject", error))?;
+        let body = match avatar.spooled() {
+            Spooled::Memory(bytes) => ByteStream::from(bytes.clone()),
+            Spooled::File(file) => ByteStream::from_path(file.path())
+                .await
+                .map_err(|error| StoreError::internal("S3.PutObject", error))?,
+        };
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -1,7 +1,7 @@
 //! Avatar objects as files in one directory, named by their key's file name.
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -126,7 +126,7 @@ impl AvatarFiles for EmbeddedAvatars {
 /// Copies `source` to `target` through a synced temporary file in the same directory, so
 /// `target` only ever names a complete file, and syncs the directory so the name survives
 /// a crash.
-fn write_durably(mut source: File, directory: &Path, target: &Path) -> io::Result<()> {
+fn write_durably(mut source: impl Read, directory: &Path, target: &Path) -> io::Result<()> {
     let incoming = directory.join(format!(
         "{INCOMING_PREFIX}{}",
         uuid::Uuid::new_v4().simple()
