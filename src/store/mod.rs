@@ -25,6 +25,7 @@ pub struct StoreError {
     kind: StoreErrorKind,
     operation: &'static str,
     source: BoxError,
+    refused: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,7 @@ impl StoreError {
             kind: StoreErrorKind::Unavailable,
             operation,
             source: source.into(),
+            refused: false,
         }
     }
 
@@ -50,6 +52,7 @@ impl StoreError {
             kind: StoreErrorKind::Internal,
             operation,
             source: source.into(),
+            refused: false,
         }
     }
 
@@ -59,6 +62,21 @@ impl StoreError {
 
     pub fn operation(&self) -> &'static str {
         self.operation
+    }
+
+    /// The same failure, known to have changed nothing: the store received the call and
+    /// answered that it refused it.
+    pub fn refused(self) -> Self {
+        Self {
+            refused: true,
+            ..self
+        }
+    }
+
+    /// Whether the call is known to have changed nothing. Otherwise (a timeout, a lost
+    /// answer, a server error) a write may have happened.
+    pub fn changed_nothing(&self) -> bool {
+        self.refused
     }
 }
 

@@ -157,9 +157,12 @@ where
         }
         _ => false,
     };
-    if transient {
+    // A 4xx answer means the service received the call and refused it: nothing was done.
+    let refused = matches!(&error, SdkError::ServiceError(context) if context.raw().status().is_client_error());
+    let failure = if transient {
         StoreError::unavailable(operation, error)
     } else {
         StoreError::internal(operation, error)
-    }
+    };
+    if refused { failure.refused() } else { failure }
 }
