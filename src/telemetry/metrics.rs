@@ -28,6 +28,10 @@ pub const STORE_OPERATIONS: &[&str] = &[
     "sweep",
 ];
 
+/// Scan responses of the AWS backend read, by decoder: `roster` (straight into users) or
+/// `sdk` (the SDK's own, for a page roster's declined).
+pub const SCAN_PAGES: &str = "roster_dynamodb_scan_pages_total";
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// The process's recorder handle; the first call installs the recorder.
@@ -136,6 +140,10 @@ fn describe() {
         "roster_orphans_removed_total",
         "Orphan avatar objects removed."
     );
+    describe_counter!(
+        SCAN_PAGES,
+        "DynamoDB Scan responses read, by decoder: roster (straight into users) or sdk (pages roster's decoder declined)."
+    );
     describe_gauge!(
         "roster_store_ready",
         "Whether the last readiness check found the store answering (1) or not (0), by check: users or avatars."
@@ -152,6 +160,9 @@ fn describe() {
     }
     for reason in ["stalled", "deadline"] {
         metrics::counter!("roster_uploads_ended_total", "reason" => reason).increment(0);
+    }
+    for decoder in ["roster", "sdk"] {
+        metrics::counter!(SCAN_PAGES, "decoder" => decoder).increment(0);
     }
     for outcome in ["ok", "failed"] {
         metrics::counter!("roster_orphan_sweeps_total", "outcome" => outcome).increment(0);

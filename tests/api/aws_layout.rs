@@ -256,3 +256,91 @@ async fn pages_stay_full_when_dynamodb_cuts_scans_at_one_megabyte() {
         .collect();
     assert_eq!(all.len(), 1200);
 }
+
+/// The value of one counter series in a `/metrics` text, 0 if it is absent.
+fn counter(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.parse().expect("a number"))
+}
+
+const ROSTER_DECODED: &str = r#"roster_dynamodb_scan_pages_total{decoder="roster"}"#;
+const SDK_DECODED: &str = r#"roster_dynamodb_scan_pages_total{decoder="sdk"}"#;
+
+#[tokio::test]
+async fn scan_pages_are_read_by_roster_escapes_unicode_and_other_attributes_included() {
+    let app = TestApp::spawn_with(Backend::Aws, &[("ROSTER_LIST_PAGE_SIZE", "2")]).await;
+    let aws = app.aws.as_ref().unwrap();
+    let names = [
+        "Say \"hi\" \\ back/slash",
+        "Zoë Ångström 日本語 😀",
+        "tab\tand\nnewline \u{1}",
+        "plain",
+        "\u{2028}\u{fffd}\u{10ffff}",
+    ];
+    let mut expected = BTreeSet::new();
+    for (index, name) in names.iter().enumerate() {
+        let email = format!("odd{index}@example.com");
+        aws.dynamodb
+            .put_item()
+            .table_name(&aws.table)
+            .item("email", AttributeValue::S(email.clone()))
+            .item("name", AttributeValue::S((*name).to_owned()))
+            .item(
+                "avatar_url",
+                AttributeValue::S(format!("https://cdn.example/avatars/{index:032x}.png")),
+            )
+            .item("age", AttributeValue::N(index.to_string()))
+            .item(
+                "tags",
+                AttributeValue::M(HashMap::from([(
+                    "k".to_owned(),
+                    AttributeValue::L(vec![AttributeValue::Bool(true)]),
+                )])),
+            )
+            .send()
+            .await
+            .unwrap();
+        expected.insert((email, (*name).to_owned()));
+    }
+    let users: Vec<Value> = app.get("/users").await.json().await.unwrap();
+    let listed: BTreeSet<(String, String)> = users
+        .iter()
+        .map(|user| {
+            (
+                user["email"].as_str().unwrap().to_owned(),
+                user["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected);
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(counter(&metrics, ROSTER_DECODED) >= 1.0, "{metrics}");
+    assert_eq!(counter(&metrics, SDK_DECODED), 0.0, "{metrics}");
+}
+
+#[tokio::test]
+async fn an_item_roster_cannot_read_is_left_to_the_sdk_and_fails_the_listing_as_before() {
+    let app = TestApp::spawn(Backend::Aws).await;
+    let aws = app.aws.as_ref().unwrap();
+    aws.dynamodb
+        .put_item()
+        .table_name(&aws.table)
+        .item("email", AttributeValue::S("number@example.com".into()))
+        .item("name", AttributeValue::N("7".into()))
+        .item(
+            "avatar_url",
+            AttributeValue::S(format!("https://cdn.example/avatars/{:032x}.png", 7)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let response = app.get("/users").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(counter(&metrics, ROSTER_DECODED), 0.0, "{metrics}");
+    assert!(counter(&metrics, SDK_DECODED) >= 1.0, "{metrics}");
+}

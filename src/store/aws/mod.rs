@@ -4,6 +4,7 @@
 //! addressing and only computes checksums where the API requires them.
 
 mod avatars;
+mod scan_items;
 mod users;
 
 use std::time::Duration;
