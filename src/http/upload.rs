@@ -182,7 +182,7 @@ impl UploadReader {
                     if avatar.is_some() {
                         return Err(UploadError::DuplicateField("avatar"));
                     }
-                    avatar = Some(self.spool(field).await?);
+                    avatar = Some(self.spool(field, upload.declared_length).await?);
                 }
                 other => {
                     return Err(UploadError::UnknownField(
@@ -199,10 +199,16 @@ impl UploadReader {
     }
 
     /// Streams the avatar into memory or, once it is too large for memory or the memory
-    /// pool is full, into a temporary file, covering each chunk with spool space and
-    /// stopping as soon as it passes the limit.
-    async fn spool(&self, mut field: multer::Field<'_>) -> Result<Upload, UploadError> {
+    /// pool is full, into a temporary file with disk reserved for the whole upload
+    /// (`declared_length` bounds it, the limit otherwise), stopping as soon as it passes
+    /// the limit.
+    async fn spool(
+        &self,
+        mut field: multer::Field<'_>,
+        declared_length: Option<u64>,
+    ) -> Result<Upload, UploadError> {
         let limit = self.settings.max_avatar_bytes;
+        let expected = declared_length.map_or(limit, |length| length.min(limit));
         let mut lease: SpoolLease = self.spool.lease();
         let mut in_memory = Vec::new();
         let mut in_file: Option<(NamedTempFile, tokio::fs::File)> = None;
@@ -216,17 +222,22 @@ impl UploadReader {
             if written > limit {
                 return Err(UploadError::AvatarTooLarge(limit));
             }
-            lease.cover(written).await?;
             match in_file.as_mut() {
-                Some((_, file)) => file.write_all(&chunk).await.map_err(UploadError::Spool)?,
+                Some((_, file)) => {
+                    // Past what was expected only if the declared length was wrong.
+                    lease.cover(written).await?;
+                    file.write_all(&chunk).await.map_err(UploadError::Spool)?;
+                }
                 None if lease.hold_in_memory(written) => in_memory.extend_from_slice(&chunk),
                 None => {
+                    lease.cover(expected.max(written)).await?;
                     let (spooled, mut file) = spool_file().await?;
                     file.write_all(&in_memory)
                         .await
                         .map_err(UploadError::Spool)?;
                     file.write_all(&chunk).await.map_err(UploadError::Spool)?;
                     in_memory = Vec::new();
+                    lease.leave_memory();
                     in_file = Some((spooled, file));
                 }
             }
@@ -451,6 +462,51 @@ mod tests {
         bytes
     }
 
+    /// A multipart body whose avatar is `avatar`, sent in 1000-byte chunks with a pause
+    /// between them, as a network delivers it.
+    fn chunked_upload(avatar: &[u8], pause: Duration) -> UserUpload {
+        let mut body = b"--X\r\nContent-Disposition: form-data; name=\"avatar\"\r\n\r\n".to_vec();
+        body.extend_from_slice(avatar);
+        body.extend_from_slice(
+            b"\r\n--X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@example.com\r\n\
+              --X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAnn\r\n--X--\r\n",
+        );
+        let declared_length = Some(body.len() as u64);
+        let chunks: Vec<Bytes> = body.chunks(1000).map(Bytes::copy_from_slice).collect();
+        let stream = futures_util::stream::iter(chunks).then(move |chunk| async move {
+            tokio::time::sleep(pause).await;
+            Ok::<_, io::Error>(chunk)
+        });
+        UserUpload {
+            content_type: Some("multipart/form-data; boundary=X".to_owned()),
+            declared_length,
+            body: poem::Body::from_bytes_stream(stream),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_large_uploads_past_the_disk_budget_finishes_in_turn() {
+        let avatar_bytes = crate::service::IN_MEMORY_UPLOAD_BYTES * 2;
+        let upload_reader = UploadReader::new(
+            UploadSettings {
+                max_avatar_bytes: avatar_bytes,
+                stall_timeout: Duration::from_secs(5),
+                deadline: Duration::from_secs(20),
+            },
+            // Room on disk for two uploads and their stripped copies; eight arrive at once.
+            SpoolBudget::new(2 * 2 * avatar_bytes, Duration::from_secs(10)),
+        );
+        let avatar = vec![7u8; avatar_bytes as usize];
+        let reads = (0..8).map(|_| {
+            let upload_reader = upload_reader.clone();
+            let upload = chunked_upload(&avatar, Duration::from_micros(200));
+            tokio::spawn(async move { upload_reader.read(upload).await.map(drop) })
+        });
+        for read in futures_util::future::join_all(reads).await {
+            read.unwrap().expect("every upload gets its turn");
+        }
+    }
+
     #[tokio::test]
     async fn an_avatar_past_the_in_memory_limit_moves_to_a_file_whole() {
         let large: Vec<u8> = (0..crate::service::IN_MEMORY_UPLOAD_BYTES + 4096)
@@ -467,7 +523,7 @@ mod tests {
             .chunks(1000)
             .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
             .collect();
-        let form = reader(1 << 20)
+        let form = reader(1 << 18)
             .read(UserUpload {
                 content_type: Some("multipart/form-data; boundary=X".to_owned()),
                 declared_length: None,

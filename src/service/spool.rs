@@ -1,16 +1,19 @@
-//! Temporary space for uploads, shared by the bytes clients actually send.
+//! Temporary space for uploads.
 //!
-//! Every upload is spooled, and a second copy is made when its metadata is stripped. The
-//! budget bounds the sum over all uploads in progress (default: 16 full-size uploads, each
-//! twice), so a burst of large uploads gets 503s instead of filling the pod's `/tmp` until
-//! the kubelet evicts it. Space is reserved as bytes arrive (twice each byte, for the
-//! stripped copy), not per upload, so a client that trickles its body holds only what it
-//! has sent and cannot starve anyone else.
+//! Every upload is spooled, and a second copy is made when its metadata is stripped.
+//! Small uploads (the usual avatar) are spooled in memory, within a fixed pool that no
+//! number of connections can grow: space there is taken as bytes arrive (twice each byte,
+//! for the stripped copy) and never waited for, so a client that trickles its body holds
+//! only what it has sent and cannot starve anyone else.
 //!
-//! Small uploads (the usual avatar) are spooled in memory instead of a temporary file,
-//! while a fixed memory pool has room; past it, or past [`IN_MEMORY_UPLOAD_BYTES`], an
-//! upload moves to a file. What memory uploads can hold is bounded whatever the number
-//! of connections.
+//! An upload past [`IN_MEMORY_UPLOAD_BYTES`] (or one that finds the pool full) moves to a
+//! temporary file, and reserves disk for the whole upload at once: twice its declared
+//! length, or twice the avatar limit for a chunked body. The disk budget bounds the sum
+//! over all file uploads (default: 16 full-size uploads, each twice), so a burst of large
+//! uploads waits its turn (then gets 503s) instead of filling the pod's `/tmp` until the
+//! kubelet evicts it. Reserving whole uploads, first come first served, is what keeps a
+//! burst moving: uploads that each held part of what they need and waited for the rest
+//! would hold the whole budget between them and wait for each other.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,8 +83,9 @@ impl SpoolBudget {
 }
 
 impl SpoolLease {
-    /// Makes sure the lease covers an upload of `upload_bytes` (and its stripped copy),
-    /// waiting for room at most the budget's wait limit.
+    /// Makes sure the lease covers a file upload of `upload_bytes` (and its stripped copy)
+    /// on disk, waiting for room at most the budget's wait limit. What is missing is taken
+    /// in one reservation, so a waiting upload holds nothing more until it has it all.
     pub async fn cover(&mut self, upload_bytes: u64) -> Result<(), SpoolExhausted> {
         let wanted_units = upload_bytes.saturating_mul(2).div_ceil(UNIT_BYTES);
         let held_units = self.reserved_bytes / UNIT_BYTES;
@@ -107,10 +111,10 @@ impl SpoolLease {
 
 impl SpoolLease {
     /// Whether an upload of `upload_bytes` (and its stripped copy) may stay in memory: it
-    /// is small enough and the memory pool has room now. Never waits.
+    /// is small enough and the memory pool has room now. Never waits. When it may not, what
+    /// it holds in memory stays reserved until [`Self::leave_memory`].
     pub fn hold_in_memory(&mut self, upload_bytes: u64) -> bool {
         if upload_bytes > IN_MEMORY_UPLOAD_BYTES {
-            self.leave_memory();
             return false;
         }
         let wanted = upload_bytes.saturating_mul(2).div_ceil(UNIT_BYTES);
@@ -130,10 +134,7 @@ impl SpoolLease {
                 }
                 true
             }
-            Err(_) => {
-                self.leave_memory();
-                false
-            }
+            Err(_) => false,
         }
     }
 
@@ -189,6 +190,7 @@ mod tests {
             !small.hold_in_memory(IN_MEMORY_UPLOAD_BYTES + 1),
             "one byte past the limit goes to a file"
         );
+        small.leave_memory();
         assert_eq!(
             budget.memory_units.available_permits() as u64,
             MEMORY_POOL_BYTES / UNIT_BYTES,
@@ -211,13 +213,16 @@ mod tests {
     #[tokio::test]
     async fn many_slow_uploads_leave_room_for_a_fast_one() {
         let budget = SpoolBudget::new(100 * UNIT_BYTES, Duration::from_millis(50));
-        let mut trickling: Vec<SpoolLease> = Vec::new();
-        for _ in 0..64 {
-            let mut lease = budget.lease();
-            lease.cover(10).await.unwrap();
-            trickling.push(lease);
-        }
+        let trickling: Vec<SpoolLease> = (0..64)
+            .map(|_| {
+                let mut lease = budget.lease();
+                assert!(lease.hold_in_memory(10));
+                lease
+            })
+            .collect();
         let mut normal = budget.lease();
+        assert!(normal.hold_in_memory(10 * UNIT_BYTES));
         normal.cover(10 * UNIT_BYTES).await.unwrap();
+        drop(trickling);
     }
 }
