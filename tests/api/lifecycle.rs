@@ -226,3 +226,67 @@ fn the_aws_backend_without_a_region_stops_start_up_with_one_line() {
     assert!(stderr.contains("AWS_REGION"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+#[tokio::test]
+async fn sweep_orphans_prints_what_it_removes_and_exits_zero() {
+    let mut app = TestApp::spawn(Backend::Embedded).await;
+    let created = app
+        .create_user("Kept", "kept@example.com", images::png())
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    // The database is locked by a running server: the command runs while it is stopped.
+    assert!(app.terminate().success());
+    let avatars = app.data_dir.path().join("avatars");
+    let orphan = "0123456789abcdef0123456789abcdef.png";
+    std::fs::write(avatars.join(orphan), images::png()).unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(avatars.join(orphan))
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    let sweep = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["sweep-orphans", "--grace", "30m"])
+            .args(extra)
+            .env("ROSTER_DATA_DIR", app.data_dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let files = || std::fs::read_dir(&avatars).unwrap().count();
+
+    let dry_run = sweep(&["--dry-run"]);
+    assert!(
+        dry_run.contains(&format!("would remove avatars/{orphan}")),
+        "{dry_run}"
+    );
+    assert!(
+        dry_run.contains("1 orphan(s) older than 30m found, 0 removed"),
+        "{dry_run}"
+    );
+    assert_eq!(files(), 2, "a dry run removes nothing");
+
+    let swept = sweep(&[]);
+    assert!(
+        swept.contains(&format!("removed avatars/{orphan}")),
+        "{swept}"
+    );
+    assert!(
+        swept.contains("1 orphan(s) older than 30m found, 1 removed"),
+        "{swept}"
+    );
+    assert_eq!(files(), 1, "the orphan is gone, the user's avatar kept");
+
+    app.restart();
+    let user: Value = app
+        .get("/user/kept@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (_, bytes) = app.fetch_avatar(user["avatar_url"].as_str().unwrap()).await;
+    assert_eq!(bytes, images::png(), "the kept user's avatar is intact");
+}
