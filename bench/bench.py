@@ -300,15 +300,12 @@ class Roster:
         return f"http://127.0.0.1:{self.port}"
 
 
-class Nginx:
-    def __init__(self, workdir: Path, body: bytes) -> None:
-        self.port = free_port()
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "www").mkdir(exist_ok=True)
-        (workdir / "www" / "users").write_bytes(body)
-        conf = workdir / "nginx.conf"
-        conf.write_text(
-            f"""daemon off;
+def start_nginx(workdir: Path, cpu: str, http_settings: str) -> subprocess.Popen:
+    """One nginx worker in the foreground on `cpu`, with everything under `workdir` and
+    `http_settings` (its server block, and what else it needs) inside `http {}`."""
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
 master_process off;
 worker_processes 1;
 pid {workdir}/nginx.pid;
@@ -321,23 +318,36 @@ http {{
     fastcgi_temp_path {workdir}/fastcgi;
     uwsgi_temp_path {workdir}/uwsgi;
     scgi_temp_path {workdir}/scgi;
-    sendfile on;
-    tcp_nopush on;
     keepalive_requests 1000000;
+{http_settings}
+}}
+"""
+    )
+    return PROCS.start(
+        ["taskset", "-c", cpu, "nginx", "-c", str(conf), "-p", str(workdir), "-e", f"{workdir}/error.log"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def nginx_error_log(workdir: Path) -> str:
+    return (workdir / "error.log").read_text(errors="replace")[-1500:]
+
+
+class Nginx:
+    def __init__(self, workdir: Path, body: bytes) -> None:
+        self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "www").mkdir(exist_ok=True)
+        (workdir / "www" / "users").write_bytes(body)
+        self.process = start_nginx(workdir, SERVER_CPU, f"""    sendfile on;
+    tcp_nopush on;
     server {{
         listen 127.0.0.1:{self.port};
         root {workdir}/www;
         location = /users {{ default_type "application/json; charset=utf-8"; }}
-    }}
-}}
-"""
-        )
-        self.process = PROCS.start(
-            ["taskset", "-c", SERVER_CPU, "nginx", "-c", str(conf), "-p", str(workdir), "-e", f"{workdir}/error.log"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+    }}""")
         self.pid = self.process.pid
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -350,7 +360,7 @@ http {{
                 break
             time.sleep(0.01)
         self.stop()
-        raise RuntimeError("nginx did not start: " + (workdir / "error.log").read_text(errors="replace")[-1500:])
+        raise RuntimeError("nginx did not start: " + nginx_error_log(workdir))
 
     def stop(self) -> None:
         PROCS.stop(self.process, sig=signal.SIGQUIT)
@@ -362,23 +372,7 @@ class KeepAliveProxy:
 
     def __init__(self, workdir: Path, upstream_port: int) -> None:
         self.port = free_port()
-        conf = workdir / "nginx.conf"
-        conf.write_text(
-            f"""daemon off;
-master_process off;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {workdir}/client_body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-    keepalive_requests 1000000;
-    client_max_body_size 0;
+        self.process = start_nginx(workdir, LOAD_CPU, f"""    client_max_body_size 0;
     server {{
         listen 127.0.0.1:{self.port};
         location / {{
@@ -388,16 +382,7 @@ http {{
             proxy_request_buffering off;
             proxy_buffering off;
         }}
-    }}
-}}
-"""
-        )
-        self.process = PROCS.start(
-            ["taskset", "-c", LOAD_CPU, "nginx", "-c", str(conf), "-p", str(workdir), "-e", f"{workdir}/error.log"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+    }}""")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -407,7 +392,7 @@ http {{
             except OSError:
                 time.sleep(0.01)
         self.stop()
-        raise RuntimeError("the proxy did not start: " + (workdir / "error.log").read_text(errors="replace")[-1500:])
+        raise RuntimeError("the proxy did not start: " + nginx_error_log(workdir))
 
     def stop(self) -> None:
         PROCS.stop(self.process, sig=signal.SIGQUIT)
