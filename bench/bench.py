@@ -366,13 +366,18 @@ class Nginx:
         PROCS.stop(self.process, sig=signal.SIGQUIT)
 
 
-class KeepAliveProxy:
-    """nginx in front of moto, holding keep-alive connections on roster's side (moto closes
-    every one of its own)."""
+class MotoProxy:
+    """nginx in front of moto on `cpu`: keep-alive connections on the client's side, a new
+    connection to moto for every request (nginx keeps no upstream connections, and moto
+    closes every one anyway).
 
-    def __init__(self, workdir: Path, upstream_port: int) -> None:
+    On the load CPU it lets roster keep its connections; on the server CPU, with wrk sending
+    it the very requests roster's SDK sends, it is the relay floor: what any server that
+    makes one call to moto per request pays in this environment, before any work of its own."""
+
+    def __init__(self, workdir: Path, upstream_port: int, cpu: str) -> None:
         self.port = free_port()
-        self.process = start_nginx(workdir, LOAD_CPU, f"""    client_max_body_size 0;
+        self.process = start_nginx(workdir, cpu, f"""    client_max_body_size 0;
     server {{
         listen 127.0.0.1:{self.port};
         location / {{
@@ -383,7 +388,8 @@ class KeepAliveProxy:
             proxy_buffering off;
         }}
     }}""")
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.pid = self.process.pid
+        self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -396,6 +402,43 @@ class KeepAliveProxy:
 
     def stop(self) -> None:
         PROCS.stop(self.process, sig=signal.SIGQUIT)
+
+
+def signed_request(service: str, method: str, host: str, path: str, headers: dict[str, str],
+                   body: bytes) -> bytes:
+    """A raw HTTP/1.1 request as an AWS SDK sends it, SigV4-signed with moto's test
+    credentials (botocore signs it; moto reads the region from the credential scope and,
+    as it checks no signature, takes it also once relay.lua has numbered the request)."""
+    from botocore.auth import S3SigV4Auth, SigV4Auth  # the venv's
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=headers)
+    signer = S3SigV4Auth if service == "s3" else SigV4Auth
+    signer(Credentials("test", "test"), service, "us-east-1").add_auth(request)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()
+              if name.lower() not in ("host", "content-length")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def relayed_calls(port: int, avatar: bytes) -> dict[str, bytes]:
+    """The calls roster's SDK makes for a listing and a create, as raw requests to the relay."""
+    host = f"127.0.0.1:{port}"
+    dynamodb = {"Content-Type": "application/x-amz-json-1.0"}
+    item = {"name": {"S": "Bench User"}, "email": {"S": "relay-################@bench.example"},
+            "avatar_url": {"S": "http://127.0.0.1:8080/avatars/" + "0" * 32 + ".png"}}
+    return {
+        "Scan of 100 items": signed_request(
+            "dynamodb", "POST", host, "/", {**dynamodb, "X-Amz-Target": "DynamoDB_20120810.Scan"},
+            json.dumps({"TableName": "bench-users", "Limit": 501, "ConsistentRead": True}).encode()),
+        "PutObject 10 KB": signed_request(
+            "s3", "PUT", host, "/bench-avatars/relay-################.png", {"Content-Type": "image/png"}, avatar),
+        "PutItem": signed_request(
+            "dynamodb", "POST", host, "/", {**dynamodb, "X-Amz-Target": "DynamoDB_20120810.PutItem"},
+            json.dumps({"TableName": "bench-users", "Item": item,
+                        "ConditionExpression": "attribute_not_exists(email)"}).encode()),
+    }
 
 
 class Moto:
@@ -801,22 +844,25 @@ class Bench:
 
     # -- 2b ---------------------------------------------------------------------------
     def section_aws_cpu(self) -> None:
-        """roster's own CPU per request on the AWS path, against moto directly (moto answers
+        """roster's CPU per request on the AWS path, against moto directly (moto answers
         every request with Connection: close, so each SDK call opens a connection) and
-        through a keep-alive proxy (nginx) in front of moto, which takes the connection
-        setup out of roster's figure."""
+        through a keep-alive proxy in front of moto, which takes connection setup out of
+        roster's figure; and the relay floor: nginx on roster's CPU relaying the same calls
+        to moto, which is what this machine charges any server for them before it does any
+        work of its own."""
         o = self.o
         where = self.dir("aws-cpu")
         avatar = random_png_at_most(10 * 1024, 56, self.rng)
         (where / "avatar.png").write_bytes(avatar)
         rows: dict[str, dict] = {}
         moto = Moto(where)
-        proxy = None
+        proxy = relay = None
         servers: dict[str, Roster] = {}
         try:
             moto.create("bench-users", "bench-avatars")
-            proxy = KeepAliveProxy(self.dir("aws-cpu-proxy"), moto.port)
-            for route, endpoint in (("direct", moto.endpoint), ("keep-alive proxy", proxy.endpoint)):
+            proxy = MotoProxy(self.dir("aws-cpu-proxy"), moto.port, LOAD_CPU)
+            relay = MotoProxy(self.dir("aws-cpu-relay"), moto.port, SERVER_CPU)
+            for route, endpoint in (("direct", moto.endpoint), ("keep-alive proxy", proxy.url)):
                 env = {**moto.roster_env("bench-users", "bench-avatars"), "AWS_ENDPOINT_URL": endpoint}
                 servers[route] = self.roster(f"aws-cpu-{route.split()[0]}", env)
             seed_users(servers["direct"].port, 0, 100, "a", 8)
@@ -827,28 +873,45 @@ class Bench:
                 log(f"aws-cpu: GET /users of 100 users on moto ({route})")
                 rows[f"GET /users, {route}"] = wrk(f"{server.url}/users", "report.lua", o.duration, 4,
                                                    server.pid, warmup=o.warmup)
+            calls = relayed_calls(relay.port, avatar)
+            # Before the creates below, while the table holds the 100 users the listing read.
+            rows["Scan of 100 items, relay floor"] = self.relayed(where, relay, "Scan of 100 items", calls)
             for route, server in servers.items():
                 log(f"aws-cpu: POST /user on moto ({route})")
                 rows[f"POST /user, {route}"] = wrk(server.url, "post_user.lua", o.duration, 4, server.pid,
                                                    env={"BENCH_PNG": str(where / "avatar.png"),
                                                         "BENCH_RUN": f"aws{route[0]}"},
                                                    warmup=o.warmup)
+            for call in ("PutObject 10 KB", "PutItem"):
+                rows[f"{call}, relay floor"] = self.relayed(where, relay, call, calls)
         finally:
             for server in servers.values():
                 server.stop()
-            if proxy:
-                proxy.stop()
+            for nginx in (proxy, relay):
+                if nginx:
+                    nginx.stop()
             moto.stop()
-        self.results["aws_cpu"] = rows
+        floors = {
+            "GET /users": rows["Scan of 100 items, relay floor"]["server_cpu_s_per_1000"],
+            "POST /user": sum(rows[f"{call}, relay floor"]["server_cpu_s_per_1000"]
+                              for call in ("PutObject 10 KB", "PutItem")),
+        }
+        self.results["aws_cpu"] = {"rows": rows, "relay_floor_ms": floors}
         self.md(
             "### The AWS path: roster's CPU per request on moto",
             "",
             "wrk, 4 connections, against roster on the aws backend with 100 users in the table (GET /users "
-            "reads them all: one Scan) and 10 KB PNG creates (GetItem, PutObject, PutItem). Server CPU is the "
-            "roster process's alone; moto saturates its core, so read CPU per request, not req/s. moto "
+            "reads them all: one Scan) and 10 KB PNG creates (PutObject, then a conditional PutItem). Server "
+            "CPU is the process's alone; moto saturates its core, so read CPU per request, not req/s. moto "
             "answers every request with `Connection: close`, so directly each SDK call opens a TCP "
             "connection; through a keep-alive proxy (nginx in front of moto, on the load CPU) roster keeps "
             "its connections, and the difference between the two rows is what connection setup costs roster.",
+            "",
+            "The relay floor is nginx on the server CPU in roster's place, sent by wrk the very requests "
+            "roster's SDK sends (SigV4-signed by botocore) and relaying each to moto over a new connection, "
+            "as roster does directly: the CPU this machine charges any server for one such call, its "
+            "connection and its waits, before any work of its own. A create's floor is its two calls' sum "
+            "(which counts one inbound request more than roster serves).",
             "",
             "| request | route to moto | req/s | p50 ms | server CPU ms / req | errors |",
             "| --- | --- | ---: | ---: | ---: | ---: |",
@@ -864,6 +927,24 @@ class Bench:
             self.target(f"roster CPU per {request} on moto (100 users)" if request == "GET /users"
                         else f"roster CPU per {request} on moto", f"< {goal} ms",
                         "—" if per is None else f"{per:.3f} ms", per is not None and per < goal)
+        for request, floor in floors.items():
+            per = rows[f"{request}, direct"]["server_cpu_s_per_1000"]
+            if per is not None:
+                self.md(f"- {request}: the relay floor is {floor:.3f} ms; roster spends {per - floor:.3f} ms "
+                        "above it.")
+        self.md("")
+
+    def relayed(self, where: Path, relay: MotoProxy, call: str, calls: dict[str, bytes]) -> dict:
+        """wrk → nginx on the server CPU → moto, for one call roster's SDK makes: nginx's CPU
+        per request is that call's floor."""
+        path = where / f"relay-{call.split()[0].lower()}.http"
+        path.write_bytes(calls[call])
+        log(f"aws-cpu: {call}, relayed by nginx (the floor)")
+        row = wrk(relay.url, "relay.lua", self.o.duration, 4, relay.pid, env={"BENCH_REQUEST": str(path)},
+                  warmup=self.o.warmup)
+        if row["error_count"] or not row["requests"]:
+            raise RuntimeError(f"the relayed {call} failed: {row['requests']} requests, {row['errors']}")
+        return row
 
     # -- 2c ---------------------------------------------------------------------------
     def section_durability(self) -> None:
