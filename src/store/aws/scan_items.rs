@@ -123,6 +123,8 @@ fn decoding_body(original: SdkBody, slot: PageSlot) -> SdkBody {
 
 #[derive(Debug, thiserror::Error)]
 enum DecodeError {
+    #[error("the Scan response is not UTF-8")]
+    Utf8(#[source] std::str::Utf8Error),
     #[error("the Scan response is not a page of users")]
     Json(#[source] serde_json::Error),
     #[error("a scanned item's avatar_url names no avatar key")]
@@ -165,7 +167,10 @@ struct StringValue<'a> {
 }
 
 fn decode(body: &[u8]) -> Result<ScanPage, DecodeError> {
-    let response: ScanResponse<'_> = serde_json::from_slice(body).map_err(DecodeError::Json)?;
+    // One check of the whole body: reading bytes, serde_json checks every string it reads
+    // (callgrind: 9 % of a listing's instructions); reading a str, it checks none again.
+    let text = std::str::from_utf8(body).map_err(DecodeError::Utf8)?;
+    let response: ScanResponse<'_> = serde_json::from_str(text).map_err(DecodeError::Json)?;
     let users = response
         .items
         .unwrap_or_default()
@@ -286,6 +291,17 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_refused() {
+        let mut body = format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com")).into_bytes();
+        let name = body
+            .windows(3)
+            .position(|window| window == br#""A""#)
+            .expect("the name");
+        body[name + 1] = 0xff;
+        assert!(matches!(decode(&body), Err(DecodeError::Utf8(_))));
     }
 
     #[test]
