@@ -115,6 +115,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+
+def thread_cpu_seconds(pid: int) -> float:
+    """The CPU time of a single-threaded process, to the nanosecond (schedstat), where
+    cpu_seconds has 10 ms steps."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+def paced_cpu_us(port: int, pid: int, path: str, rate: float, seconds: float) -> float:
+    """CPU µs per request of the single-threaded server `pid` when one keep-alive client
+    sends it a GET every 1/rate s, waiting for each answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for _ in range(20):
+            conn.request("GET", path)
+            conn.getresponse().read()
+        count = max(1, round(rate * seconds))
+        before = thread_cpu_seconds(pid)
+        started = time.monotonic()
+        for index in range(count):
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path}: {response.status}")
+            time.sleep(max(0.0, started + (index + 1) / rate - time.monotonic()))
+        return (thread_cpu_seconds(pid) - before) / count * 1e6
+    finally:
+        conn.close()
+
 def status_kib(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -423,7 +452,8 @@ def signed_request(service: str, method: str, host: str, path: str, headers: dic
 
 
 def relayed_calls(port: int, avatar: bytes) -> dict[str, bytes]:
-    """The calls roster's SDK makes for a listing and a create, as raw requests to the relay."""
+    """The calls roster's SDK makes for a listing, a create and a read of a missing user, as
+    raw requests to the relay."""
     host = f"127.0.0.1:{port}"
     dynamodb = {"Content-Type": "application/x-amz-json-1.0"}
     item = {"name": {"S": "Bench User"}, "email": {"S": "relay-################@bench.example"},
@@ -438,6 +468,10 @@ def relayed_calls(port: int, avatar: bytes) -> dict[str, bytes]:
             "dynamodb", "POST", host, "/", {**dynamodb, "X-Amz-Target": "DynamoDB_20120810.PutItem"},
             json.dumps({"TableName": "bench-users", "Item": item,
                         "ConditionExpression": "attribute_not_exists(email)"}).encode()),
+        "GetItem of a missing user": signed_request(
+            "dynamodb", "POST", host, "/", {**dynamodb, "X-Amz-Target": "DynamoDB_20120810.GetItem"},
+            json.dumps({"TableName": "bench-users", "Key": {"email": {"S": "nobody@bench.example"}},
+                        "ConsistentRead": True}).encode()),
     }
 
 
@@ -754,7 +788,7 @@ class Bench:
             by_connections: dict[int, dict] = {}
             for connections in o.connection_counts:
                 runs: dict[str, list[dict]] = {"roster": [], "nginx": []}
-                for round_ in range(o.nginx_rounds):  # interleaved, so both see the same background load
+                for round_ in range(o.rounds):  # interleaved, so both see the same background load
                     for name, (port, pid) in targets.items():
                         log(f"  wrk GET /users against {name}, {connections} connections, round {round_ + 1}")
                         runs[name].append(wrk(
@@ -777,7 +811,7 @@ class Bench:
             "### GET /users, 100 users: roster (embedded) vs nginx serving the same body",
             "",
             f"Body: {len(body):,} bytes of JSON. wrk: 1 thread on CPU {LOAD_CPU}, keep-alive connections, "
-            f"{o.nginx_rounds} interleaved round(s) of {o.duration:g} s per server and connection count "
+            f"{o.rounds} interleaved round(s) of {o.duration:g} s per server and connection count "
             f"(the median round is shown) after a {o.warmup:g} s warm-up; servers on CPU {SERVER_CPU}. "
             "nginx 1 worker, access log off, the body as a static file (Content-Length, sendfile). "
             "`wrk CPU` is the load generator's share of its core: near 1.00 it, not the server, is the "
@@ -870,20 +904,44 @@ class Bench:
                 status, _, body = get(server.port, "/users")
                 if status != 200 or len(json.loads(body)) != 100:
                     raise RuntimeError(f"GET /users on moto ({route}): {status}")
-                log(f"aws-cpu: GET /users of 100 users on moto ({route})")
-                rows[f"GET /users, {route}"] = wrk(f"{server.url}/users", "report.lua", o.duration, 4,
-                                                   server.pid, warmup=o.warmup)
             calls = relayed_calls(relay.port, avatar)
-            # Before the creates below, while the table holds the 100 users the listing read.
-            rows["Scan of 100 items, relay floor"] = self.relayed(where, relay, "Scan of 100 items", calls)
-            for route, server in servers.items():
-                log(f"aws-cpu: POST /user on moto ({route})")
-                rows[f"POST /user, {route}"] = wrk(server.url, "post_user.lua", o.duration, 4, server.pid,
-                                                   env={"BENCH_PNG": str(where / "avatar.png"),
-                                                        "BENCH_RUN": f"aws{route[0]}"},
-                                                   warmup=o.warmup)
-            for call in ("PutObject 10 KB", "PutItem"):
-                rows[f"{call}, relay floor"] = self.relayed(where, relay, call, calls)
+
+            def roster_point(route: str, path: str, script: str, env: dict | None = None):
+                server = servers[route]
+                return lambda warmup: wrk(f"{server.url}{path}", script, o.duration, 4, server.pid, env=env,
+                                          warmup=warmup)
+
+            def create_env(route: str) -> dict[str, str]:
+                return {"BENCH_PNG": str(where / "avatar.png"), "BENCH_RUN": f"aws{route[0]}"}
+
+            groups = [
+                # Before the creates, while the table holds just the 100 users the listing reads.
+                {**{f"GET /users, {route}": roster_point(route, "/users", "report.lua")
+                    for route in servers},
+                 "Scan of 100 items, relay floor": self.relay_point(where, relay, "Scan of 100 items", calls)},
+                {**{f"POST /user, {route}": roster_point(route, "", "post_user.lua", create_env(route))
+                    for route in servers},
+                 **{f"{call}, relay floor": self.relay_point(where, relay, call, calls)
+                    for call in ("PutObject 10 KB", "PutItem")}},
+                # One call with next to nothing to decode or render: roster's fixed cost of a call.
+                {"GET /user/{missing}, direct": roster_point("direct", "/user/nobody@bench.example",
+                                                             "report.lua"),
+                 "GetItem of a missing user, relay floor": self.relay_point(where, relay,
+                                                                            "GetItem of a missing user", calls)},
+            ]
+            for group in groups:
+                runs: dict[str, list[dict]] = {name: [] for name in group}
+                for round_ in range(o.rounds):  # interleaved: each sees the same background load
+                    for name, point in group.items():
+                        log(f"aws-cpu: {name}, round {round_ + 1}")
+                        runs[name].append(point(o.warmup if round_ == 0 else 0))
+                for name, found in runs.items():
+                    measured = [run for run in found if run["server_cpu_s_per_1000"] is not None]
+                    if not measured:
+                        raise RuntimeError(f"{name}: no request completed")
+                    ordered = sorted(measured, key=lambda run: run["server_cpu_s_per_1000"])
+                    rows[name] = {**ordered[len(ordered) // 2],
+                                  "cpu_ms_all_rounds": [run["server_cpu_s_per_1000"] for run in found]}
         finally:
             for server in servers.values():
                 server.stop()
@@ -891,16 +949,19 @@ class Bench:
                 if nginx:
                     nginx.stop()
             moto.stop()
+        wake = self.wake_cost()
         floors = {
             "GET /users": rows["Scan of 100 items, relay floor"]["server_cpu_s_per_1000"],
             "POST /user": sum(rows[f"{call}, relay floor"]["server_cpu_s_per_1000"]
                               for call in ("PutObject 10 KB", "PutItem")),
+            "GET /user/{missing}": rows["GetItem of a missing user, relay floor"]["server_cpu_s_per_1000"],
         }
-        self.results["aws_cpu"] = {"rows": rows, "relay_floor_ms": floors}
+        self.results["aws_cpu"] = {"rows": rows, "relay_floor_ms": floors, "wake_cost_us": wake}
         self.md(
             "### The AWS path: roster's CPU per request on moto",
             "",
-            "wrk, 4 connections, against roster on the aws backend with 100 users in the table (GET /users "
+            f"wrk, 4 connections, {o.rounds} interleaved round(s) of {o.duration:g} s per row (the round "
+            "with the median CPU is shown), against roster on the aws backend with 100 users in the table (GET /users "
             "reads them all: one Scan) and 10 KB PNG creates (PutObject, then a conditional PutItem). Server "
             "CPU is the process's alone; moto saturates its core, so read CPU per request, not req/s. moto "
             "answers every request with `Connection: close`, so directly each SDK call opens a TCP "
@@ -911,7 +972,9 @@ class Bench:
             "roster's SDK sends (SigV4-signed by botocore) and relaying each to moto over a new connection, "
             "as roster does directly: the CPU this machine charges any server for one such call, its "
             "connection and its waits, before any work of its own. A create's floor is its two calls' sum "
-            "(which counts one inbound request more than roster serves).",
+            "(which counts one inbound request more than roster serves). `GET /user/{missing}` is one GetItem "
+            "with nothing to decode or render (a 404, which wrk counts under errors): roster's fixed cost of a "
+            "request and its SDK call.",
             "",
             "| request | route to moto | req/s | p50 ms | server CPU ms / req | errors |",
             "| --- | --- | ---: | ---: | ---: | ---: |",
@@ -932,19 +995,38 @@ class Bench:
             if per is not None:
                 self.md(f"- {request}: the relay floor is {floor:.3f} ms; roster spends {per - floor:.3f} ms "
                         "above it.")
-        self.md("")
+        slow, fast = wake["slow"], wake["fast"]
+        self.md(f"- What waking costs on this machine: nginx serving a 6-byte file spends {slow['us']:.0f} µs of CPU "
+                f"a request when one client asks {slow['rate']:g} times a second and {fast['us']:.0f} µs at "
+                f"{fast['rate']:g} a second. moto answers a Scan of 100 items about 35 times a second, so every "
+                "server on this path pays for waking from idle on each call.", "")
 
-    def relayed(self, where: Path, relay: MotoProxy, call: str, calls: dict[str, bytes]) -> dict:
+    def wake_cost(self) -> dict[str, dict]:
+        """CPU a request of nginx serving a tiny file to one paced client, slow and fast."""
+        nginx = Nginx(self.dir("aws-cpu-wake"), b"hello\n")
+        try:
+            log("aws-cpu: nginx's CPU a request at 30 and 1,000 requests a second")
+            return {
+                name: {"rate": rate, "us": round(paced_cpu_us(nginx.port, nginx.pid, "/users", rate, seconds), 1)}
+                for name, rate, seconds in (("slow", 30.0, 10.0), ("fast", 1000.0, 5.0))
+            }
+        finally:
+            nginx.stop()
+
+    def relay_point(self, where: Path, relay: MotoProxy, call: str, calls: dict[str, bytes]):
         """wrk → nginx on the server CPU → moto, for one call roster's SDK makes: nginx's CPU
         per request is that call's floor."""
         path = where / f"relay-{call.split()[0].lower()}.http"
         path.write_bytes(calls[call])
-        log(f"aws-cpu: {call}, relayed by nginx (the floor)")
-        row = wrk(relay.url, "relay.lua", self.o.duration, 4, relay.pid, env={"BENCH_REQUEST": str(path)},
-                  warmup=self.o.warmup)
-        if row["error_count"] or not row["requests"]:
-            raise RuntimeError(f"the relayed {call} failed: {row['requests']} requests, {row['errors']}")
-        return row
+
+        def point(warmup: float) -> dict:
+            row = wrk(relay.url, "relay.lua", self.o.duration, 4, relay.pid, env={"BENCH_REQUEST": str(path)},
+                      warmup=warmup)
+            if row["error_count"] or not row["requests"]:
+                raise RuntimeError(f"the relayed {call} failed: {row['requests']} requests, {row['errors']}")
+            return row
+
+        return point
 
     # -- 2c ---------------------------------------------------------------------------
     def section_durability(self) -> None:
@@ -1689,7 +1771,7 @@ def main() -> int:
     o.sizes = [int(s) for s in o.sizes.split(",")] if o.sizes else ([1000, 5000] if o.quick else [1000, 10000, 100000])
     o.aws_users = o.aws_users or (4000 if o.quick else 40000)
     o.starts = 3 if o.quick else 7
-    o.nginx_rounds = 1 if o.quick else 3
+    o.rounds = 1 if o.quick else 3
     o.listings = 2 if o.quick else 3
     o.aws_listings = 1 if o.quick else 2
     o.upload_concurrency = 64
