@@ -14,8 +14,11 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// How often histogram samples are folded into their buckets when nobody scrapes: the
-/// recorder keeps raw samples until then, so without it an unscraped server grows.
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// recorder keeps every raw sample (8 bytes) until then, so without it an unscraped server
+/// grows, and with it one holds an interval's worth. At 5 s, 100,000 requests a second
+/// held 4 MB (the benchmark measured +8.3 MiB over 3.85 M unscraped requests); at 1 s it
+/// is a fifth of that, for one wake-up a second.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The store operations measured by the service.
 pub const STORE_OPERATIONS: &[&str] = &[
@@ -53,14 +56,18 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// Folds histogram samples into buckets every few seconds, for as long as the runtime runs.
+/// Folds histogram samples into buckets every second, for as long as the runtime runs.
 pub fn spawn_upkeep(handle: PrometheusHandle) {
+    spawn_every(UPKEEP_INTERVAL, move || handle.run_upkeep());
+}
+
+fn spawn_every(interval: Duration, mut work: impl FnMut() + Send + 'static) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(UPKEEP_INTERVAL);
+        let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            handle.run_upkeep();
+            work();
         }
     });
 }
@@ -183,5 +190,29 @@ fn describe() {
         "roster_upload_spool_bytes",
     ] {
         metrics::gauge!(gauge).increment(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn unscraped_samples_are_folded_every_second() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&runs);
+        spawn_every(UPKEEP_INTERVAL, move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        assert_eq!(UPKEEP_INTERVAL, Duration::from_secs(1));
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            4,
+            "at the start, then after 1, 2 and 3 s"
+        );
     }
 }
