@@ -202,6 +202,11 @@ mod tests {
         )
     }
 
+    /// A Scan page holding one user, A (a@example.com).
+    fn one_user_page() -> String {
+        format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"))
+    }
+
     fn user(name: &str, email: &str) -> UserRecord {
         UserRecord {
             name: name.to_owned(),
@@ -230,7 +235,7 @@ mod tests {
     #[test]
     fn without_a_last_key_the_scan_is_complete() {
         for body in [
-            format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com")),
+            one_user_page(),
             format!(
                 r#"{{"Items":[{}],"LastEvaluatedKey":null}}"#,
                 item(r#""A""#, "a@example.com")
@@ -279,11 +284,9 @@ mod tests {
             // Missing avatar_url.
             r#"{"Items":[{"name":{"S":"A"},"email":{"S":"a@example.com"}}]}"#.to_owned(),
             // A number, not a string.
-            format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"))
-                .replace(r#""name":{"S":"A"}"#, r#""name":{"N":"1"}"#),
+            one_user_page().replace(r#""name":{"S":"A"}"#, r#""name":{"N":"1"}"#),
             // A string and a number at once.
-            format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"))
-                .replace(r#"{"S":"A"}"#, r#"{"S":"A","N":"1"}"#),
+            one_user_page().replace(r#"{"S":"A"}"#, r#"{"S":"A","N":"1"}"#),
             format!(r#"{{"Items":[{}]}}"#, item("null", "a@example.com")),
         ] {
             assert!(
@@ -295,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_utf8_is_refused() {
-        let mut body = format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com")).into_bytes();
+        let mut body = one_user_page().into_bytes();
         let name = body
             .windows(3)
             .position(|window| window == br#""A""#)
@@ -306,8 +309,7 @@ mod tests {
 
     #[test]
     fn an_avatar_url_without_a_key_is_refused() {
-        let body = format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"))
-            .replace(AVATAR_URL, "https://cdn.example/avatars/not-a-key");
+        let body = one_user_page().replace(AVATAR_URL, "https://cdn.example/avatars/not-a-key");
         assert!(matches!(
             decode(body.as_bytes()),
             Err(DecodeError::NoAvatarKey)
@@ -333,7 +335,7 @@ mod tests {
     #[tokio::test]
     async fn a_decoded_page_goes_to_the_slot_and_the_sdk_gets_an_empty_output() {
         let decoder = DecodeScanItems::default();
-        let body = format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"));
+        let body = one_user_page();
         let mut response = response(200, &body);
         decoder.divert(&mut response);
         assert_eq!(body_of(response).await, REPLACEMENT_BODY);
@@ -356,8 +358,7 @@ mod tests {
                 r#"{{"Items":[{}]}} trailing"#,
                 item(r#""A""#, "a@example.com")
             ),
-            format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"))
-                .replace(r#""S":"A""#, r#""N":"1""#),
+            one_user_page().replace(r#""S":"A""#, r#""N":"1""#),
         ] {
             let mut response = response(200, &body);
             decoder.divert(&mut response);
@@ -369,7 +370,7 @@ mod tests {
     #[tokio::test]
     async fn an_error_response_is_left_alone() {
         let decoder = DecodeScanItems::default();
-        let body = format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com"));
+        let body = one_user_page();
         let mut response = response(400, &body);
         decoder.divert(&mut response);
         assert_eq!(body_of(response).await, body.as_bytes());
@@ -379,10 +380,7 @@ mod tests {
     #[tokio::test]
     async fn each_attempt_replaces_the_page_of_the_one_before() {
         let decoder = DecodeScanItems::default();
-        let mut first = response(
-            200,
-            &format!(r#"{{"Items":[{}]}}"#, item(r#""A""#, "a@example.com")),
-        );
+        let mut first = response(200, &one_user_page());
         decoder.divert(&mut first);
         body_of(first).await;
         decoder.divert(&mut response(500, "{}"));
